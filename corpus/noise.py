@@ -68,9 +68,10 @@ _NOT_NAME = "(?!(?:Theo|Tại|Trong|Sau|Khi|Ngày|Sáng|Chiều|Tối|Đêm|Trư
 _NAME_TOKEN = f"(?:{UP}(?:{LO}+|{UP}*)(?!{LO})|{UP}\\.(?:{UP}\\.?)*)(?! (?:{LO}|\\d))"
 NAME = f"{_NAME_TOKEN}(?:(?: | ?[-–/] ?|\\.){_NOT_NAME}{_NAME_TOKEN}){{0,6}}"
 DASH = "[-–—]"
-BOUND = r"(?:(?<![^\s.!?;:\"”’)\]|–—-]))"
+# Characters after which a span rule with ``boundary = true`` may start.
+BOUNDARY_CHARS = frozenset(" \t\n.!?;:\"”’)]|–—-")
 
-MACROS = {"UP": UP, "LO": LO, "L": L, "NAME": NAME, "DASH": DASH, "BOUND": BOUND}
+MACROS = {"UP": UP, "LO": LO, "L": L, "NAME": NAME, "DASH": DASH}
 
 
 class ProfileError(ValueError):
@@ -85,8 +86,13 @@ class Rule:
     pattern: re.Pattern
     field: str | None = None
     caption_before: bool = False  # also remove the caption sentence right before a credit
+    boundary: bool = False  # span rules: a sentence/segment boundary must precede the match
+    absorb_dash: bool = False  # span rules: also remove a " - " right before the match
     min_position: float = 0.0  # block / tail-cut: earliest relative position in the text
     profile: str = "generic"
+    # Literal strings one of which every match starts with (derived from the pattern), so a
+    # rule whose prefixes are absent from an article is skipped with a fast substring test.
+    prefixes: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -137,12 +143,15 @@ def load_profile(path: Path, outlets: tuple[str, ...] = ()) -> Profile:
             raise ProfileError(f"{where}: bad pattern: {exc}") from None
         rules.append(
             Rule(
+                prefixes=None if flags & re.IGNORECASE else literal_prefixes(pattern.pattern),
                 id=f"{pid}/{r['id']}",
                 kind=r["kind"],
                 scope=r["scope"],
                 pattern=pattern,
                 field=r.get("field"),
                 caption_before=bool(r.get("caption_before", False)),
+                boundary=bool(r.get("boundary", False)),
+                absorb_dash=bool(r.get("absorb_dash", False)),
                 min_position=float(r.get("min_position", 0.5 if r["scope"] in ("block", "tail-cut") else 0.0)),
                 profile=pid,
             )
@@ -158,7 +167,7 @@ def load_profile(path: Path, outlets: tuple[str, ...] = ()) -> Profile:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RuleSet:
     """The rules for one article, grouped by scope, with combined patterns for speed."""
 
@@ -189,6 +198,77 @@ class RuleSet:
                 pat = None  # mixed flags: fall back to per-rule matching
             combined[scope] = (pat, names)
         return cls(tuple(rules), {k: tuple(v) for k, v in by_scope.items()}, combined)
+
+
+def literal_prefixes(pattern: str, limit: int = 24) -> tuple[str, ...] | None:
+    """The literal strings every match of ``pattern`` starts with, or None if it can start
+    with anything. Uses the stdlib regex parser, so rules need no hand-written triggers."""
+    from re import _constants as c, _parser as p
+
+    def walk(items) -> list[str] | None:
+        out = [""]
+        for op, av in items:
+            if op is c.LITERAL:
+                out = [o + chr(av) for o in out]
+                continue
+            if op in (c.AT, c.ASSERT, c.ASSERT_NOT) and out == [""]:
+                continue  # anchors and look-arounds before the first literal
+            if op is c.SUBPATTERN:
+                sub = walk(av[-1])
+            elif op is c.BRANCH:
+                sub = []
+                for branch in av[1]:
+                    got = walk(branch)
+                    if got is None:
+                        sub = None
+                        break
+                    sub += got
+            elif op is c.IN and len(av) <= 8 and all(o is c.LITERAL for o, _ in av):
+                sub = [chr(v) for _, v in av]
+            elif op in (c.MAX_REPEAT, c.MIN_REPEAT) and av[0] >= 1:
+                sub = walk(av[2])
+                if sub is not None:
+                    out = [o + x for o in out for x in sub]
+                break
+            else:
+                sub = None
+            if sub is None:
+                break
+            out = [o + x for o in out for x in sub]
+            if len(out) > limit:
+                return None
+            if any(x == "" for x in sub):
+                break
+        if any(o == "" for o in out):
+            return None
+        return out
+
+    try:
+        got = walk(p.parse(pattern))
+    except Exception:  # an exotic construct: no prefilter, never a wrong one
+        return None
+    if not got:
+        return None
+    # A short prefix is as good a prefilter and dedupes alternatives ("Trình duyệt ...").
+    return tuple(sorted({g[:6] for g in got}))
+
+
+@lru_cache(maxsize=512)
+def _subset(rules: "RuleSet", mask: tuple[bool, ...]) -> "RuleSet":
+    return RuleSet.of(tuple(r for r, on in zip(rules.rules, mask) if on))
+
+
+@lru_cache(maxsize=64)
+def _all_prefixes(rules: "RuleSet") -> tuple[str, ...]:
+    return tuple(sorted({p for r in rules.rules for p in (r.prefixes or ())}))
+
+
+def active_rules(rules: "RuleSet", text: str) -> "RuleSet":
+    """The rules that can match somewhere in ``text`` (their literal prefix occurs in it).
+    Each distinct prefix is looked up once with a substring test."""
+    present = {p for p in _all_prefixes(rules) if p in text}
+    mask = tuple(r.prefixes is None or not present.isdisjoint(r.prefixes) for r in rules.rules)
+    return rules if all(mask) else _subset(rules, mask)
 
 
 def _unname(pattern: str) -> str:

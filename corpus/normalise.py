@@ -93,10 +93,14 @@ class UnescapeHtml:
         n = len(_ENTITY.findall(doc.text))
         if not n:
             return doc
-        # Unescape twice at most: some pages are double-escaped (&amp;agrave;).
-        text = html.unescape(doc.text)
-        if _ENTITY.search(text):
-            text = html.unescape(text)
+        # Until nothing changes: some pages are escaped twice (&amp;agrave;), and a fixed
+        # point keeps the step idempotent.
+        text = doc.text
+        while True:
+            unescaped = html.unescape(text)
+            if unescaped == text:
+                break
+            text = unescaped
         if text == doc.text:
             return doc
         return replace(doc, text=text, fixes=doc.fixes + ((self.name, f"{n} entities"),))
@@ -243,8 +247,15 @@ class _Line:
         return "".join(keep), index
 
     def alive(self) -> bool:
+        if not self.cut:
+            return bool(self.text)
         v, _ = self.view()
         return bool(v.strip())
+
+
+# Whole-line noise is short: longer lines are body paragraphs and skip those rules.
+MAX_NOISE_LINE = 400
+MAX_HEADER_LINE = 120
 
 
 class _Pass:
@@ -318,6 +329,8 @@ class _Pass:
 
     def whole_lines(self) -> None:
         for ln in self.lines:
+            if len(ln.text) > MAX_NOISE_LINE:
+                continue
             rule, m = self.full_rule("line", ln.text)
             if rule:
                 self.lift(rule, m)
@@ -327,7 +340,6 @@ class _Pass:
         rules = self.rules.by_scope.get("span", ())
         if not rules:
             return
-        pat, names = self.rules.combined["span"]
         plans = []
         caption_chars = 0
         for ln in self.lines:
@@ -335,15 +347,15 @@ class _Pass:
                 continue
             view, _ = ln.view()
             hits = []
-            if pat is not None:
-                for m in pat.finditer(view):
-                    if m.end() > m.start():
-                        hits.append((m.start(), m.end(), names[m.lastgroup]))
-            else:
-                for rule in rules:
-                    hits += [(m.start(), m.end(), rule) for m in rule.pattern.finditer(view) if m.end() > m.start()]
+            # Rule by rule: each pattern starts with a literal the engine scans for quickly,
+            # and a line without the rule's prefix is skipped with a substring test.
+            for rule in rules:
+                if rule.prefixes is not None and not any(p in view for p in rule.prefixes):
+                    continue
+                hits += [(m.start(), m.end(), rule) for m in rule.pattern.finditer(view) if m.end() > m.start()]
             if not hits:
                 continue
+            hits = [h for h in (_at_boundary(view, *h) for h in hits) if h is not None]
             # Plan every cut in view offsets first (a caption never reaches back into the
             # hit before it), then cut from the right so earlier offsets stay valid.
             plan = []
@@ -373,7 +385,7 @@ class _Pass:
             return
         total = max(len(self.text), 1)
         for i, ln in enumerate(self.lines):
-            if not ln.alive():
+            if len(ln.text) > MAX_HEADER_LINE or not ln.alive():
                 continue
             view, _ = ln.view()
             for rule in rules:
@@ -390,16 +402,24 @@ class _Pass:
         total = max(len(self.text), 1)
         best = None
         for i, ln in enumerate(self.lines):
-            if not ln.alive():
+            if ln.start + len(ln.text) < total * min(r.min_position for r in rules) or not ln.alive():
                 continue
             view, index = ln.view()
             for rule in rules:
-                for m in rule.pattern.finditer(view):
-                    lpos = index[m.start()] if index else m.start()
-                    if (ln.start + lpos) / total >= rule.min_position:
-                        if best is None or (i, m.start()) < best[:2]:
-                            best = (i, m.start(), rule)
-                        break
+                if rule.prefixes is not None and not any(p in view for p in rule.prefixes):
+                    continue
+                # Search only from the rule's earliest position on.
+                first = max(0, int(total * rule.min_position) - ln.start)
+                if index and first:
+                    first = next((k for k, v in enumerate(index) if v >= first), len(view))
+                for m in rule.pattern.finditer(view, first):
+                    if rule.boundary and m.start() > 0 and view[m.start() - 1] not in noise.BOUNDARY_CHARS:
+                        continue
+                    if best is None or (i, m.start()) < best[:2]:
+                        best = (i, m.start(), rule)
+                    break
+            if best is not None:
+                break
         if best is None:
             return
         i, s, rule = best
@@ -500,6 +520,20 @@ class _Pass:
 _SENT_END = re.compile(r"(?:(?<=[a-zđàáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵ0-9%)])|(?<=[\"”’]))[.!?…]+[\"”’]?(?= ?" + noise.UP + r")")
 
 
+def _at_boundary(view: str, s: int, e: int, rule):
+    """Enforce a rule's boundary and dash options (kept out of the patterns so every span
+    pattern starts with a literal, which the regex engine scans for quickly)."""
+    if rule.boundary and s > 0 and view[s - 1] not in noise.BOUNDARY_CHARS:
+        return None
+    if rule.absorb_dash:
+        k = s
+        while k > 0 and view[k - 1] == " ":
+            k -= 1
+        if k > 0 and view[k - 1] in "-–—" and (k == 1 or view[k - 2] == " "):
+            s = k - 1
+    return s, e, rule
+
+
 def _caption_start(view: str, credit_start: int) -> int | None:
     """Start of the caption sentence right before a photo credit, or None."""
     end = credit_start
@@ -527,7 +561,7 @@ def _same_text(a: str, b: str) -> bool:
 def find_noise_spans(text: str, rules: RuleSet, fields: _Fields) -> list[Removal]:
     if not text:
         return []
-    return _Pass(text, rules, fields).run()
+    return _Pass(text, noise.active_rules(rules, text), fields).run()
 
 
 _BREAK_KINDS = frozenset({"caption", "caption-credit", "related", "video", "widget", "advert", "script", "metadata"})
