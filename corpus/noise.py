@@ -307,7 +307,10 @@ def load_profiles(extra_dirs: tuple[Path, ...] = ()) -> tuple[Profile, tuple[Pro
     return generic, tuple(specific)
 
 
-def select_profiles(publisher: str | None, url: str | None, specific: tuple[Profile, ...]) -> tuple[Profile, ...]:
+def select_profiles(publisher: str | None, url: str | None, specific: tuple[Profile, ...],
+                    dateline: str | None = None) -> tuple[Profile, ...]:
+    """Profiles for an article: by publisher name, by URL domain, or by the outlet its
+    dateline names (a text file with "TPO - " on the lead gets Tiền Phong's rules)."""
     pub = (publisher or "").casefold()
     host = ""
     if url:
@@ -320,6 +323,8 @@ def select_profiles(publisher: str | None, url: str | None, specific: tuple[Prof
         if pub and any(p == pub or p in pub for p in prof.publishers):
             chosen.append(prof)
         elif host and any(host == d or host.endswith("." + d) for d in prof.domains):
+            chosen.append(prof)
+        elif dateline and dateline in prof.outlets:
             chosen.append(prof)
     return tuple(chosen)
 

@@ -165,14 +165,15 @@ class StripNoise:
 
     def __call__(self, doc: Doc) -> Doc:
         _, specific = noise.load_profiles(self.profile_dirs)
-        chosen = noise.select_profiles(doc.publisher, doc.url, specific)
-        ids = tuple(p.id for p in chosen)
-        rules = noise.ruleset_for(ids, self.profile_dirs)
         text = doc.text
         state = _Fields(title=doc.title, title_in_text=doc.title_in_text,
                         dateline=doc.dateline, attribution=doc.attribution, published=doc.published)
         removals: list[Removal] = []
+        ids: tuple[str, ...] = ()
         for rnd in range(self.max_rounds):
+            # Profiles can change once a round has lifted the dateline ("TPO - ").
+            ids = tuple(p.id for p in noise.select_profiles(doc.publisher, doc.url, specific, state.dateline))
+            rules = noise.ruleset_for(ids, self.profile_dirs)
             found = find_noise_spans(text, rules, state)
             if not found:
                 break

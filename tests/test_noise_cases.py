@@ -12,7 +12,8 @@ CASES = json.loads((Path(__file__).parent / "cases" / "noise_cases.json").read_t
 
 
 def check(case) -> list[str]:
-    doc = clean_text(case["text"], title=case.get("title"), title_in_text=case.get("title_in_text", False))
+    doc = clean_text(case["text"], title=case.get("title"), title_in_text=case.get("title_in_text", False),
+                     publisher=case.get("publisher"))
     body = norm(doc.text)
     problems = [f"lost {k!r}" for k in case["keep"] if norm(k) not in body]
     problems += [f"kept noise {d!r}" for d in case["drop"] if norm(d) in body]
