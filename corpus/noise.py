@@ -88,6 +88,8 @@ class Rule:
     caption_before: bool = False  # also remove the caption sentence right before a credit
     boundary: bool = False  # span rules: a sentence/segment boundary must precede the match
     absorb_dash: bool = False  # span rules: also remove a " - " right before the match
+    headline_before: bool = False  # line rules: also the headline-like line just before
+    headline_after: bool = False  # line rules: also the headline-like line just after
     min_position: float = 0.0  # block / tail-cut: earliest relative position in the text
     profile: str = "generic"
     # Literal strings one of which every match starts with (derived from the pattern), so a
@@ -152,6 +154,8 @@ def load_profile(path: Path, outlets: tuple[str, ...] = ()) -> Profile:
                 caption_before=bool(r.get("caption_before", False)),
                 boundary=bool(r.get("boundary", False)),
                 absorb_dash=bool(r.get("absorb_dash", False)),
+                headline_before=bool(r.get("headline_before", False)),
+                headline_after=bool(r.get("headline_after", False)),
                 min_position=float(r.get("min_position", 0.5 if r["scope"] in ("block", "tail-cut") else 0.0)),
                 profile=pid,
             )

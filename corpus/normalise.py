@@ -329,13 +329,31 @@ class _Pass:
         return sorted(self.found, key=lambda r: (r.start, r.end))
 
     def whole_lines(self) -> None:
-        for ln in self.lines:
-            if len(ln.text) > MAX_NOISE_LINE:
+        for i, ln in enumerate(self.lines):
+            if len(ln.text) > MAX_NOISE_LINE or not ln.alive():
                 continue
             rule, m = self.full_rule("line", ln.text)
             if rule:
                 self.lift(rule, m)
                 self.cut_line(ln, rule.id, rule.kind)
+                # A label that introduces or credits a headline: "Xem thêm:" then the
+                # related headline; an embedded video's title then "Video: <credit>".
+                if rule.headline_after:
+                    self._cut_if_headline(self._neighbour(i, +1), rule)
+                if rule.headline_before:
+                    self._cut_if_headline(self._neighbour(i, -1), rule)
+
+    def _neighbour(self, i: int, step: int):
+        j = i + step
+        while 0 <= j < len(self.lines):
+            if self.lines[j].alive():
+                return self.lines[j]
+            j += step
+        return None
+
+    def _cut_if_headline(self, ln, rule) -> None:
+        if ln is not None and _headline_like(ln.view()[0]):
+            self.cut_line(ln, rule.id, rule.kind)
 
     def spans(self) -> None:
         rules = self.rules.by_scope.get("span", ())
@@ -552,6 +570,14 @@ def _caption_start(view: str, credit_start: int) -> int | None:
     if 2 <= words <= 60:
         return start
     return None
+
+
+def _headline_like(line: str) -> bool:
+    """A short line that starts with a capital and has no closing punctuation."""
+    line = line.strip()
+    if not line or not line[0].isupper() or len(line.split()) > 25:
+        return False
+    return line.rstrip("\"”’'») ")[-1:] not in ".!?:;…"
 
 
 def _same_text(a: str, b: str) -> bool:
