@@ -57,24 +57,17 @@ def test_realdata_keep_recall_and_noise_removal(shared_dir):
 
 
 def test_sample_corpus_gold():
+    """The bundled sample pages: every keep quote survives, noise goes, fields as gold."""
     sample = REPO / "corpus" / "sample"
-    if not (sample / "gold.jsonl").is_file():
-        pytest.skip("sample gold not written yet")
     gold = read_jsonl(sample / "gold.jsonl")
-    cleaned = clean_inputs([sample / "pages", sample / "articles.jsonl"], key="source")
-    by_id = {}
-    for g in gold:
-        gid = g["id"]
-        match = [rec for src, rec in cleaned.items() if src == gid or src.endswith("/" + gid) or src == "pages/" + gid
-                 or Path(src.split("#")[0]).name + ("#" + src.split("#")[1] if "#" in src else "") == gid]
-        if match:
-            by_id[gid] = match[0]
-    result = score_gold(gold, by_id)
+    by_input = {o.record["provenance"]["input"]: o.record
+                for o in Pipeline().run([sample / "pages", sample / "articles.jsonl"], sample)
+                if o.record is not None}
+    cleaned = {g["id"]: by_input[g["file"]] for g in gold if g["file"] in by_input}
+    result = score_gold(gold, cleaned)
     report("sample", result)
+    assert set(cleaned) == {g["id"] for g in gold}, "a good sample page was rejected"
     assert result["keep_recall"] == 1.0, [m for m in result["misses"] if m[0] == "lost"]
     assert result["noise_removal"] >= 0.95, [m for m in result["misses"] if m[0] != "lost"]
-    for g in gold:
-        rec = by_id.get(g["id"])
-        assert rec is not None, f"{g['id']}: no record"
-        for key, want in g.get("expect", {}).items():
-            assert rec[key] == want, f"{g['id']}: {key} = {rec[key]!r}, expected {want!r}"
+    wrong = [(g["id"], k, cleaned[g["id"]][k], v) for g in gold for k, v in g["expect"].items() if cleaned[g["id"]][k] != v]
+    assert not wrong, wrong
