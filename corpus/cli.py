@@ -12,23 +12,48 @@ from . import __version__
 
 
 def _add_validate(sub) -> None:
-    p = sub.add_parser("validate", help="validate record files against the article schema")
+    from .validate import CHECKS, help_epilog
+
+    p = sub.add_parser("validate", help="validate record files against the article schema (a CI gate)",
+                       description="Validate news records against the article JSON Schema and the checks below; "
+                                   "report every error with its place, then a summary line.",
+                       epilog=help_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("paths", nargs="+", help="files, folders or globs; - for stdin")
+    p.add_argument("--schema", default="article", metavar="NAME|PATH",
+                   help="shipped schema name (article = current, article-1.0.0, ...) or a schema file path "
+                        "(default: article)")
+    p.add_argument("--format", choices=["text", "json", "github"], default="text",
+                   help="text lines, JSON Lines, or GitHub Actions annotations (default: text)")
+    p.add_argument("--max-errors", type=int, metavar="N",
+                   help="report at most N errors (the summary still counts them all)")
+    p.add_argument("--disable", action="append", default=[], metavar="CHECK",
+                   help=f"switch a check off (repeatable or comma-separated): {', '.join(CHECKS)}")
+    p.add_argument("--strict", action="store_true", help="also report noise the cleaner would remove")
+    p.add_argument("--max-line-bytes", type=int, default=None, metavar="N",
+                   help="longest JSON Lines line read, in bytes (default: 16 MiB)")
+    p.add_argument("--stdin-filename", metavar="NAME",
+                   help="name shown for - and whose suffix gives its format (default: sniffed)")
 
 
 def _cmd_validate(args) -> int:
-    from .validate import load_validator
-    import json
+    from .validate import EXIT_USAGE, CorpusValidator, Options, SchemaError, render_finding, render_summary
 
-    validator = load_validator()
-    bad = 0
-    for path in args.paths:
-        with open(path, encoding="utf-8") as fh:
-            for n, line in enumerate(fh, 1):
-                for issue in validator.issues(json.loads(line)):
-                    bad += 1
-                    print(f"{path}:{n}: {issue}")
-    return 1 if bad else 0
+    disabled = frozenset(name.strip() for value in args.disable for name in value.split(",") if name.strip())
+    if args.max_errors is not None and args.max_errors < 1:
+        print("error: --max-errors must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
+    options = Options(schema=args.schema, disabled=disabled, strict=args.strict, max_errors=args.max_errors,
+                      stdin_filename=args.stdin_filename,
+                      **({"max_line_bytes": args.max_line_bytes} if args.max_line_bytes else {}))
+    try:
+        run = CorpusValidator(options)
+    except (SchemaError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    for finding in run.run(args.paths):
+        print(render_finding(finding, args.format))
+    print(render_summary(run.summary, args.format))
+    return run.summary.exit_code
 
 
 def _progress(quiet: bool, desc: str):
@@ -123,7 +148,66 @@ def _cmd_explain(args) -> int:
     return 0
 
 
-COMMANDS = ["normalise", "build", "validate", "explain"]
+def _add_diff(sub) -> None:
+    p = sub.add_parser("diff", help="ids added, removed and changed between two releases, and schema changes")
+    p.add_argument("old", help="older release folder, e.g. dist/NAME/1.0.0")
+    p.add_argument("new", help="newer release folder")
+    p.add_argument("--json", action="store_true", help="print the full diff as JSON")
+
+
+def _cmd_diff(args) -> int:
+    import json
+    from pathlib import Path
+
+    from .release import diff_releases, read_json, render_changelog
+
+    diff = diff_releases(args.old, args.new)
+    if args.json:
+        print(json.dumps(diff, ensure_ascii=False, indent=2))
+    else:
+        stats = read_json(Path(args.new) / "stats.json")
+        print(render_changelog(stats["version"], stats["date_released"], diff, stats), end="")
+    return 0
+
+
+def _add_verify(sub) -> None:
+    p = sub.add_parser("verify", help="check a release: checksums, records against the schema, card against files")
+    p.add_argument("release", help="release folder, e.g. dist/NAME/1.0.0")
+
+
+def _cmd_verify(args) -> int:
+    from .release import verify_release
+
+    problems = verify_release(args.release)
+    for problem in problems:
+        print(f"{args.release}: {problem}", file=sys.stderr)
+    print(f"{args.release}: {'FAILED, ' + str(len(problems)) + ' problem(s)' if problems else 'OK'}")
+    return 1 if problems else 0
+
+
+def _add_push(sub) -> None:
+    p = sub.add_parser("push", help="upload a verified release to the Hugging Face Hub and tag it v<version>")
+    p.add_argument("release", help="release folder, e.g. dist/NAME/1.0.0")
+    p.add_argument("--repo-id", required=True, help="Hub dataset repo, ORG/NAME")
+    p.add_argument("--dry-run", action="store_true", help="list the operations without doing them")
+    p.add_argument("--token", help="Hub token (default: the huggingface_hub login or HF_TOKEN)")
+
+
+def _cmd_push(args) -> int:
+    from .publish import ReleaseExistsError
+    from .release import ReleaseVerificationError, push_release
+
+    try:
+        operations = push_release(args.release, args.repo_id, dry_run=args.dry_run, token=args.token)
+    except (ReleaseVerificationError, ReleaseExistsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for op in operations:
+        print(("would " if args.dry_run else "done: ") + op)
+    return 0
+
+
+COMMANDS = ["normalise", "build", "validate", "explain", "diff", "verify", "push"]
 
 
 def build_parser() -> argparse.ArgumentParser:
