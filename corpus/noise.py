@@ -89,7 +89,8 @@ class Rule:
     boundary: bool = False  # span rules: a sentence/segment boundary must precede the match
     absorb_dash: bool = False  # span rules: also remove a " - " right before the match
     headline_before: bool = False  # line rules: also the headline-like line just before
-    headline_after: bool = False  # line rules: also the headline-like line just after
+    headline_after: bool = False  # line rules: also the headline-like lines just after
+    extent: str = "to-end"  # block rules: "to-end", or "headlines" (the header and the headline lines after it)
     min_position: float = 0.0  # block / tail-cut: earliest relative position in the text
     profile: str = "generic"
     # Literal strings one of which every match starts with (derived from the pattern), so a
@@ -136,6 +137,8 @@ def load_profile(path: Path, outlets: tuple[str, ...] = ()) -> Profile:
             raise ProfileError(f"{where}: scope must be one of {SCOPES}, not {r['scope']!r}")
         if r["kind"] not in KINDS:
             raise ProfileError(f"{where}: kind must be one of {KINDS}, not {r['kind']!r}")
+        if r.get("extent", "to-end") not in ("to-end", "headlines"):
+            raise ProfileError(f"{where}: extent must be 'to-end' or 'headlines'")
         if r.get("field") not in (None, *FIELDS):
             raise ProfileError(f"{where}: field must be one of {FIELDS}")
         flags = re.IGNORECASE if r.get("ignore_case") else 0
@@ -156,6 +159,7 @@ def load_profile(path: Path, outlets: tuple[str, ...] = ()) -> Profile:
                 absorb_dash=bool(r.get("absorb_dash", False)),
                 headline_before=bool(r.get("headline_before", False)),
                 headline_after=bool(r.get("headline_after", False)),
+                extent=r.get("extent", "to-end"),
                 min_position=float(r.get("min_position", 0.5 if r["scope"] in ("block", "tail-cut") else 0.0)),
                 profile=pid,
             )

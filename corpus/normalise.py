@@ -338,8 +338,10 @@ class _Pass:
                 self.cut_line(ln, rule.id, rule.kind)
                 # A label that introduces or credits a headline: "Xem thêm:" then the
                 # related headline; an embedded video's title then "Video: <credit>".
-                if rule.headline_after:
-                    self._cut_if_headline(self._neighbour(i, +1), rule)
+                # Only a bare label introduces headlines on the lines after it; "Xem thêm:
+                # <headline>" carries its headline itself.
+                if rule.headline_after and len(ln.text.split()) <= 4:
+                    self._cut_headlines_after(i, rule)
                 if rule.headline_before:
                     self._cut_if_headline(self._neighbour(i, -1), rule)
 
@@ -354,6 +356,17 @@ class _Pass:
     def _cut_if_headline(self, ln, rule) -> None:
         if ln is not None and _headline_like(ln.view()[0]):
             self.cut_line(ln, rule.id, rule.kind)
+
+    def _cut_headlines_after(self, i: int, rule, limit: int = 6) -> None:
+        """The run of headline-like lines after a related-stories label (at most ``limit``);
+        the first line that reads like a paragraph ends the box."""
+        for ln in self.lines[i + 1:]:
+            if not ln.alive():
+                continue
+            if limit == 0 or not _headline_like(ln.view()[0], allow_question=True):
+                return
+            self.cut_line(ln, rule.id, rule.kind)
+            limit -= 1
 
     def spans(self) -> None:
         rules = self.rules.by_scope.get("span", ())
@@ -409,7 +422,11 @@ class _Pass:
             view, _ = ln.view()
             for rule in rules:
                 if ln.start / total >= rule.min_position and rule.pattern.fullmatch(view):
-                    for later in self.lines[i:]:
+                    self.cut_line(ln, rule.id, rule.kind)
+                    if rule.extent == "headlines":
+                        self._cut_headlines_after(i, rule)
+                        break
+                    for later in self.lines[i + 1:]:
                         if later.alive():
                             self.cut_line(later, rule.id, rule.kind)
                     return
@@ -572,12 +589,14 @@ def _caption_start(view: str, credit_start: int) -> int | None:
     return None
 
 
-def _headline_like(line: str) -> bool:
-    """A short line that starts with a capital and has no closing punctuation."""
+def _headline_like(line: str, allow_question: bool = False) -> bool:
+    """A short line that starts with a capital and has no closing punctuation (a headline
+    may end in a question mark where ``allow_question``)."""
     line = line.strip()
     if not line or not line[0].isupper() or len(line.split()) > 25:
         return False
-    return line.rstrip("\"”’'») ")[-1:] not in ".!?:;…"
+    end = line.rstrip("\"”’'») ")[-1:]
+    return end not in ".!:;…" and (allow_question or end != "?")
 
 
 def _same_text(a: str, b: str) -> bool:
