@@ -65,8 +65,16 @@ L = f"[{UPPER_CHARS}{LOWER_CHARS}]"
 # A token followed by a lowercase word or a number starts the next sentence ("Ảnh: AFC Vị
 # thế..."), and common sentence openers never continue a name.
 _NOT_NAME = "(?!(?:Theo|Tại|Trong|Sau|Khi|Ngày|Sáng|Chiều|Tối|Đêm|Trưa|Đây|Đó|Các|Những|Một|Ông|Bà|Hiện|Vào|Với|Từ|Cũng|Nhưng|Tuy|Do|Vì|Năm|Tháng|Lúc|Hôm|Nếu|Để|Còn|Cùng)(?![\\w]))"
-_NAME_TOKEN = f"(?:{UP}(?:{LO}+|{UP}*)(?!{LO})|{UP}\\.(?:{UP}\\.?)*)(?! (?:{LO}|\\d))"
-NAME = f"{_NAME_TOKEN}(?:(?: | ?[-–/] ?|\\.){_NOT_NAME}{_NAME_TOKEN}){{0,6}}"
+_END = "(?! (?:" + LO + "|\\d))"
+_TITLE = f"(?:{UP}{LO}+(?!{LO}){_END})"
+_CAPS = f"(?:{UP}+(?!{LO}){_END})"
+_INIT = f"(?:{UP}\\.(?:{UP}\\.?)*{_END})"
+_NAME_TOKEN = f"(?:{_TITLE}|{_CAPS}|{_INIT})"
+# One name keeps one case: Title-case words ("Gia Minh") or capitals ("NGỌC PHƯỢNG", "AFP"),
+# so "Ảnh: Gia Minh WHO - ..." stops before the acronym that opens the next sentence.
+_WORDS = (f"(?:(?:{_TITLE}|{_INIT})(?:(?: |\\.){_NOT_NAME}(?:{_TITLE}|{_INIT})){{0,5}}"
+          f"|(?:{_CAPS}|{_INIT})(?:(?: |\\.){_NOT_NAME}(?:{_CAPS}|{_INIT})){{0,5}})")
+NAME = f"{_WORDS}(?: ?/ ?{_NOT_NAME}{_WORDS}| ?[-–] ?{_NOT_NAME}{_NAME_TOKEN}(?: {_NOT_NAME}{_NAME_TOKEN}){{1,4}}){{0,3}}"
 DASH = "[-–—]"
 # Characters after which a span rule with ``boundary = true`` may start.
 BOUNDARY_CHARS = frozenset(" \t\n.!?;:\"”’)]|–—-")

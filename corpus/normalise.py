@@ -478,7 +478,7 @@ class _Pass:
                 self.cut_line(ln, rule.id, rule.kind)
                 continue
             if f.title_in_text and f.title is None:
-                f.title = view.strip()
+                f.title = " ".join(view.split())
                 self.cut_line(ln, "layout/title-line", "title")
                 continue
             if f.title and _same_text(view, f.title):

@@ -115,7 +115,7 @@ def test_build_twice_refuses_and_leaves_release_untouched(tmp_path, capsys, monk
     assert release == tmp_path / "dist" / "vi-news-sample" / "1.0.0"
     before = {p: p.read_bytes() for p in release.rglob("*") if p.is_file()}
     code, _, err = run(capsys, "build", "--dist", tmp_path / "dist", "--quiet")
-    assert code == 1 and "exists" in err
+    assert code == 1 and "already published" in err
     assert {p: p.read_bytes() for p in release.rglob("*") if p.is_file()} == before
     rejects = read_jsonl(tmp_path / "build" / "vi-news-sample-1.0.0.rejects.jsonl")
     codes = sorted(r["code"] for r in rejects)
