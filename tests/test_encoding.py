@@ -130,10 +130,11 @@ tokens = st.tuples(st.sampled_from(["", "“", "‘", "("]),
 vietnamese_text = st.lists(st.tuples(tokens, st.sampled_from([" ", " ", " – ", "\n"])), min_size=1, max_size=12).map(
     lambda parts: "".join(t + sep for t, sep in parts).rstrip())
 
-# Under cp1252/latin-1/cp1258, à Ò Ô become 'Ã'/'Ă' + NBSP/’/” -- exactly what clean
-# all-caps text holds ('NGÃ\u00a0BA', '“ĐÃ”'). A text whose only non-ASCII letters are
-# these is ambiguous, so it is repaired only next to unambiguous mojibake.
-AMBIGUOUS_ALONE = frozenset("àÒÔ")
+# Under cp1252/latin-1/cp1258, à Ò Ô Ơ become a capital ('Ã', 'Ă', 'Æ') + NBSP/’/” --
+# exactly what clean all-caps text holds ('NGÃ\u00a0BA', '“ĐÃ”'). A text whose only
+# non-ASCII letters are these is ambiguous, so it is repaired only next to unambiguous
+# mojibake.
+AMBIGUOUS_ALONE = frozenset("àÒÔƠ")
 
 
 def has_unambiguous_letter(s: str) -> bool:
@@ -204,10 +205,21 @@ def test_tcvn3_round_trip(s):
     assert repair_text(tcvn3_encode(s))[0] == s
 
 
+VNI_PAIR_LETTERS = frozenset(v for k, v in VNI.items() if " " in k)  # written as vowel + mark
+
+
+def has_pair_word(s: str) -> bool:
+    words = (w.strip(",.“”") for w in s.split())
+    return any(len(w) >= 2 and any(c in VNI_PAIR_LETTERS for c in w) for w in words)
+
+
+# VNI's one-byte letters are also TCVN3 letters ('sö' is VNI 'sư' and TCVN3 'sử'), so a
+# text without a vowel + mark pair (in a word of two letters or more) reads validly both
+# ways; that tie goes to TCVN3.
 @settings(max_examples=150, deadline=None)
 @given(s=syllable_text(cased))
 def test_vni_round_trip(s):
-    assume(legacy_words(vni_encode, s) >= 2)
+    assume(legacy_words(vni_encode, s) >= 2 and has_pair_word(s))
     assert repair_text(vni_encode(s))[0] == s
 
 
