@@ -178,8 +178,8 @@ def test_inserted_noise_goes_and_every_body_sentence_survives(body, lead, insert
 @FAST
 @given(
     # "Ảnh: XL WHO - ..." is ambiguous (a two-word credit?) and kept as a known failure in
-    # tests/cases/noise_cases.json, so the acronym-led sentence is not drawn here.
-    body=st.lists(st.sampled_from([b for b in BODY if b.endswith(".") and not b.startswith("WHO")]),
+    # tests/cases/noise_cases.json, so acronym-led sentences (WHO, UBND) are not drawn here.
+    body=st.lists(st.sampled_from([b for b in BODY if b.endswith(".") and not b.split()[0].isupper()]),
                   min_size=2, max_size=10, unique=True),
     lead=st.sampled_from([""] + LEAD_NOISE),
     credit=st.one_of(st.none(), st.tuples(st.integers(0, 20), st.sampled_from(CAPTIONS), st.sampled_from(CREDITS))),
