@@ -8,8 +8,9 @@ Three entry points, in pipeline order:
 * ``repair_text``: legacy TCVN3/VNI and cp1258-read-as-cp1252 conversion, UTF-8 mojibake
   repair (cp1252, latin-1 with C1 controls, cp1258, MacRoman; run by run, with ftfy as the
   fallback for other scripts), then Unicode hygiene (NFC, NBSP, invisibles, Ð -> Đ).
-  Every change is recorded as a ``Fix``; clean text costs one NFC quick check and a few
-  single-character tests (see /work/shared/perf-notes.md section 2).
+  Every change is recorded as a ``Fix``. Clean text costs one C-level pass over its
+  Latin-1 characters and a few single-character tests (perf-notes section 2): about
+  10 µs per 4 KB article (bench/bench_encoding.py).
 * ``quality_flags``: what could not be repaired (U+FFFD, 'Th?i', residual mojibake,
   homoglyphs, combining-mark obfuscation).
 
@@ -60,7 +61,7 @@ class Decoded:
 # Vietnamese letters and syllables
 # =========================================================================================
 
-_TONE_MARKS = {"\u0301": "acute", "\u0300": "grave", "\u0309": "hook", "\u0303": "tilde", "\u0323": "dot"}
+_TONE_MARKS = "\u0301\u0300\u0309\u0303\u0323"  # acute, grave, hook, tilde, dot below
 _VOWELS = "aăâeêioôơuưy"
 _PLAIN_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzăâêôơưđ")
 
@@ -258,9 +259,6 @@ _SCHEMES_BY_NAME = {s.name: s for s in _LEGACY_SCHEMES}
 # A word for weighing evidence: every letter any scheme could have written, so that a
 # word one scheme cannot write in full ('MÖÙC' has no TCVN3 'Ù') counts against it.
 _EVIDENCE_WORD_RE = re.compile(f"[A-Za-z{_char_class(set().union(*(s.letters for s in _LEGACY_SCHEMES)))}]+")
-
-
-
 _MIN_LEGACY_WORDS = 2
 
 
@@ -270,27 +268,26 @@ def _convert_token(scheme_name: str, token: str) -> str:
 
 
 @lru_cache(maxsize=65536)
-def _word_evidence(scheme_name: str, token: str) -> int:
-    """+1: the word only makes sense converted (+2 if a vowel + mark pair was joined,
-    which is specific to VNI and cp1258); -1: only as it is; 0: either or neither."""
+def _word_evidence(scheme_name: str, token: str) -> tuple[int, int, int]:
+    """(1, 0, _) if the word only makes sense converted, (0, 1, _) if only as it is; the
+    last field is 1 if converting joined a vowel + mark pair into a valid syllable, a
+    shape specific to VNI and cp1258 ('thoáng' is VNI 'thống' as well as a word)."""
     scheme = _SCHEMES_BY_NAME[scheme_name]
     if not all(c.isascii() or c in scheme.letters for c in token):
-        return -1
+        return 0, 1, 0
     converted = _convert_token(scheme_name, token)
-    if converted == token:
-        return 0
+    if converted == token or len(converted) < 2:  # a lone vowel proves nothing
+        return 0, 0, 0
     before, after = is_vietnamese_syllable(token), is_vietnamese_syllable(converted)
-    if after and not before and len(converted) >= 2:  # a lone vowel proves nothing
-        return 2 if len(converted) < len(token) else 1
-    return -1 if before and not after else 0
+    joined = int(after and len(converted) < len(token))
+    return int(after and not before), int(before and not after), joined
 
 
 def _legacy_evidence(line: str, scheme: _LegacyScheme) -> tuple[int, int, int]:
-    """(words that only make sense converted, words that only make sense as they are,
-    converted words that joined a vowel + mark pair)."""
+    """Per line: (words that only make sense converted, words that only make sense as
+    they are, words whose conversion joined a vowel + mark pair)."""
     scores = [_word_evidence(scheme.name, t) for t in _EVIDENCE_WORD_RE.findall(line) if not t.isascii()]
-    pairs = scores.count(2)
-    return scores.count(1) + pairs, scores.count(-1), pairs
+    return tuple(map(sum, zip(*scores))) if scores else (0, 0, 0)
 
 
 @lru_cache(maxsize=65536)
@@ -309,7 +306,7 @@ def _convert_line(line: str, scheme: _LegacyScheme) -> str:
 
 def _legacy_lines(text: str) -> list[tuple[int, str, _LegacyScheme]]:
     """Lines to convert, with the one scheme that explains the document."""
-    if not _has_latin1_trigger(text):  # legacy text always holds non-Vietnamese Latin-1
+    if not _has_latin1_trigger(text, _QUIET_FOR_LEGACY):  # legacy text holds non-Vietnamese Latin-1
         return []
     # Unicode-only letters prove a line was not legacy font bytes, and so does one strong
     # UTF-8 mojibake sequence (legacy words only ever make weak ones, see _WEAK_CONTS).
@@ -319,6 +316,10 @@ def _legacy_lines(text: str) -> list[tuple[int, str, _LegacyScheme]]:
         return []
     evidence = {s.name: [_legacy_evidence(line, s) for _, line in lines] for s in _LEGACY_SCHEMES}
     totals = {name: [sum(column) for column in zip(*ev)] for name, ev in evidence.items()}
+    if totals[_CP1258_AS_CP1252.name][2] == 0:
+        # Windows-1258 text writes tones as bytes after the vowel; without one joined pair
+        # it is only ã/õ/ý/ð read as ă/ơ/ư/đ, which random Latin-1 words can mimic.
+        del totals[_CP1258_AS_CP1252.name]
     # Ties ('sö' is VNI 'sư' and TCVN3 'sử') go to joined pairs, then to TCVN3 (listed first).
     name = max(totals, key=lambda k: (totals[k][0] - totals[k][1], totals[k][2]))
     pos, neg, _ = totals[name]
@@ -399,11 +400,10 @@ _VIETNAMESE_LETTER_RE = re.compile("[\u0102\u0103\u0110\u0111\u0128\u0129\u0168\
 # 'ĐỂ”'). Such pairs are repaired only next to unambiguous mojibake.
 _WEAK_CONTS = frozenset("\xa0’”…–—›")
 
+# Leads (and 3-byte second bytes) of UTF-8 read as cp1252/latin-1/cp1258, then MacRoman.
 _MOJIBAKE_TRIGGERS = "ÃÄÅÆĂº»€\x80ÑÎÏ√ƒ≈∆·‚"
-_FOREIGN_FOR_FTFY = 2  # implausible-but-valid sequences before ftfy gets a look
-
-
 _MAC_TRIGGERS = "√ƒ≈∆·‚¬"
+_FOREIGN_FOR_FTFY = 2  # sequences that decode to letters of another script
 
 
 class _Reading(NamedTuple):
@@ -437,8 +437,10 @@ def _read_sequence(chars: str, mac: bool) -> _Reading | None:
     except UnicodeDecodeError:
         return None
     plausible = _IMPLAUSIBLE_RE.search(decoded) is None
-    weak = not mac and length == 2 and (head[0] == "Â" or (head[0].isupper() and head[1] in _WEAK_CONTS))
-    foreign = not plausible and decoded.isalpha()  # Cyrillic, Greek...: ftfy's job, not C1 controls
+    capital_then_closing = length == 2 and head[0].isupper() and head[1] in _WEAK_CONTS
+    weak = not mac and (head[0] == "Â" or capital_then_closing)
+    # Cyrillic, Greek...: ftfy's job; not C1 controls, nor clean 'Ò”' that reads as 'Ҕ'
+    foreign = not plausible and decoded.isalpha() and not capital_then_closing
     return _Reading(decoded + rest if plausible else None, plausible and not weak, _label(head, mac), foreign)
 
 
@@ -646,9 +648,12 @@ _INVISIBLES = ("\u200b", "\u2060", "\u200e", "\u200f", "\ufeff", "\xad")
 _JOINERS_RE = re.compile("[\u200c\u200d]+")
 
 
+
 def _drop_joiners(m: re.Match) -> str:
     before = m.string[m.start() - 1] if m.start() else " "
     return "" if before <= "\u024f" or "\u1e00" <= before <= "\u1eff" else m.group()
+
+
 # Đ only ever starts a Vietnamese word; Icelandic ð never does, so word-initial is safe.
 _ETH_RE = re.compile("(?<![^\\W\\d_])[Ðð](?=[^\\W\\d_])")
 
@@ -746,8 +751,11 @@ _QUIET_LATIN1 = bytes(range(0x80)) + "àáâãèéêìíòóôõùúýÀÁÂÈÉ
 _OTHER_TRIGGERS = "\u202f\u200b\u200c\u200d\u200e\u200f\u2060\ufeff\ufffdĂ€‚√ƒ≈∆"
 
 
-def _has_latin1_trigger(text: str) -> bool:
-    return bool(text.encode("latin-1", "ignore").translate(None, _QUIET_LATIN1))
+_QUIET_FOR_LEGACY = _QUIET_LATIN1 + b"\xa0"  # no legacy scheme writes a letter with NBSP
+
+
+def _has_latin1_trigger(text: str, quiet: bytes = _QUIET_LATIN1) -> bool:
+    return bool(text.encode("latin-1", "ignore").translate(None, quiet))
 
 
 def _has_trigger(text: str) -> bool:
@@ -757,6 +765,18 @@ def _has_trigger(text: str) -> bool:
         if ch in text:
             return True
     return False
+
+
+_MAX_PASSES = 3
+
+
+def _may_repair_again(text: str, fixes: list[Fix]) -> bool:
+    """Repeat until nothing changes, so the result is a fixed point: one repair can expose
+    another ('\u00a0Æ¢' is mojibake ftfy sees once the NBSP is a space; a line left with
+    TCVN3 words once its mojibake or a soft hyphen is gone). NBSPs alone expose no legacy."""
+    if any(c in text for c in _MOJIBAKE_TRIGGERS):
+        return True
+    return any(f.step != "nbsp" for f in fixes) and _has_latin1_trigger(text, _QUIET_FOR_LEGACY)
 
 
 def repair_text(text: str, *, unify_tones: str | None = None) -> tuple[str, list[Fix]]:
@@ -770,9 +790,13 @@ def repair_text(text: str, *, unify_tones: str | None = None) -> tuple[str, list
         raise ValueError(f"unify_tones must be None, 'new' or 'old', not {unify_tones!r}")
     fixes: list[Fix] = []
     if _has_trigger(text):
-        text = _repair_legacy(text, fixes)      # before hygiene: TCVN3 'ư' is a soft hyphen
-        text = _repair_mojibake(text, fixes)
-        text = _apply_hygiene(text, fixes)
+        for _ in range(_MAX_PASSES):
+            before, done = text, len(fixes)
+            text = _repair_legacy(text, fixes)  # before hygiene: TCVN3 'ư' is a soft hyphen
+            text = _repair_mojibake(text, fixes)
+            text = _apply_hygiene(text, fixes)
+            if text == before or not _may_repair_again(text, fixes[done:]):
+                break
     else:
         nfc = unicodedata.normalize("NFC", text)
         if nfc is not text and nfc != text:
@@ -823,9 +847,9 @@ def _has_residual_mojibake(text: str) -> bool:
     return "«" not in text and _DROPPED_AFTER_RE.search(text) is not None
 
 
-# Latin look-alikes used to dodge filters: Cyrillic, Greek, and small capitals.
-# UTF-8 lead bytes of IPA (small capitals), Greek and Cyrillic: single-byte searches are
-# memchr-fast, unlike range checks on str; plus the common small capitals elsewhere.
+# Latin look-alikes used to dodge filters: Cyrillic, Greek, and small capitals. Looking
+# for the UTF-8 lead bytes of IPA (small capitals), Greek and Cyrillic is memchr-fast,
+# unlike range checks on str; the common small capitals elsewhere are listed.
 _LOOKALIKE_UTF8_LEADS = (b"\xc9", b"\xca", b"\xce", b"\xcf", b"\xd0", b"\xd1", b"\xd2", b"\xd3", b"\xd4")
 _SMALL_CAPITALS = "ᴀᴄᴅᴇᴊᴋᴍᴏᴘᴛᴜᴠᴡᴢꜱ"
 _WORD_RE = re.compile("[^\\W\\d_]+")
@@ -909,8 +933,9 @@ _NON_WORD_RE = re.compile(r"[\W_]+")
 
 
 def dedup_key(text: str) -> str:
-    """Key for duplicate detection: repaired, NFC, 'new' tone style, casefolded, and with
-    every run of punctuation and whitespace collapsed to one space."""
+    """Key for duplicate detection: repaired, NFC, one tone style ('new': hòa), casefolded,
+    and with every run of punctuation and whitespace collapsed to one space, so the same
+    article with other quotes, dashes or spacing gets the same key."""
     repaired, _ = repair_text(text, unify_tones="new")
     return _NON_WORD_RE.sub(" ", repaired.casefold()).strip()
 
@@ -1054,7 +1079,7 @@ def decode_bytes(data: bytes, *, encoding: str | None = None) -> Decoded:
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8):]
         fixes = (Fix("decode:utf-8-sig", "removed a UTF-8 byte-order mark from non-UTF-8 bytes"),)
-    utf16 = _sniff_utf16(data)
+    utf16 = _sniff_utf16(data) if b"\x00" in data[:4096] else None
     if utf16:
         try:
             text = data.decode(utf16)

@@ -120,15 +120,39 @@ def cased(word: str) -> st.SearchStrategy[str]:
     return st.sampled_from([word, word.capitalize(), word.upper()])
 
 
+# Real syllables (words of invented sentences): every tone on every vowel, qu/gi onsets,
+# both tone styles.
+SYLLABLES = """
+tiếng việt là ngôn ngữ chính thức của nước ta hòa hoà thúy thuý khỏe khoẻ quý quỳnh quyết
+giá gì già giữ người đường phố huyện biển chuẩn bị lương thực để phòng bão xăng giảm nhẹ
+từ chiều qua trong khi vàng vẫn đứng ở mức cao đà nẵng ghi nhận nhiệt độ nhất mùa hè năm
+nay bác sĩ khuyến cáo tuổi nên tiêm cúm trước đông mở thêm hai làn mới tết ông nói sẽ
+chúng tôi hùng dân ven đã ấy ừ ạ ý ủy lại rượu khuya ngoài ngoặt nguyễn trường học sinh
+được nghỉ dạy bù cuối tháng thắng trận giao hữu tối thứ bảy sân thống giữ ấm cơ thể lụt
+bưu điện xoong kỹ sư ngày mười hướng dẫn ưu tiên ước mơ ổn định ẩm ướt ắc quy oằn ốm yếu
+lá lả lã lạ bằng bắt bẳn mặt cần mất vẫn thật mè bé trẻ vẽ mẹ về thế dễ mệt chỉ kĩ bò có
+nhỏ võ hồ số tổ đỗ một giờ lỡ chợ mù cũng sử những kỳ lỵ kỷ niệm
+""".split()
+assert {c for w in SYLLABLES for c in w} >= set(VIETNAMESE_LOWER) - set("fjwz")
+
 # Realistic layout: opening punctuation only after a space, closing only before one. A
 # Vietnamese capital glued to an opening quote ('Ă‘') is itself valid cp1258 mojibake of
 # 'Ñ', so random glueing would test an ambiguity, not the repair.
-words = st.text(alphabet=VIETNAMESE_LOWER, min_size=1, max_size=7).flatmap(cased)
-tokens = st.tuples(st.sampled_from(["", "“", "‘", "("]),
-                   st.one_of(words, st.integers(0, 9999).map(str)),
-                   st.sampled_from(["", ",", ".", "!", "?", ";", ":", "”", "’", "…", ")"])).map("".join)
-vietnamese_text = st.lists(st.tuples(tokens, st.sampled_from([" ", " ", " – ", "\n"])), min_size=1, max_size=12).map(
-    lambda parts: "".join(t + sep for t, sep in parts).rstrip())
+OPENING, CLOSING = ["", "“", "‘", "("], ["", ",", ".", "!", "?", ";", ":", "”", "’", "…", ")"]
+
+
+def layout(words: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    tokens = st.tuples(st.sampled_from(OPENING), st.one_of(words, st.integers(0, 9999).map(str)),
+                       st.sampled_from(CLOSING)).map("".join)
+    return st.lists(st.tuples(tokens, st.sampled_from([" ", " ", " – ", "\n"])), min_size=1, max_size=12).map(
+        lambda parts: "".join(t + sep for t, sep in parts).rstrip())
+
+
+vietnamese_text = layout(st.sampled_from(SYLLABLES).flatmap(cased))
+# Random letters reach every letter sequence, but can spell legacy-encoded words ('baõ'
+# is VNI for 'bã', 'OÌ' is Windows-1258 for 'Ò'), which repair_text must convert to stay
+# idempotent; the round trip over them holds for the texts that are fixed points.
+random_letter_text = layout(st.text(alphabet=VIETNAMESE_LOWER, min_size=1, max_size=7).flatmap(cased))
 
 # Under cp1252/latin-1/cp1258, à Ò Ô Ơ become a capital ('Ã', 'Ă', 'Æ') + NBSP/’/” --
 # exactly what clean all-caps text holds ('NGÃ\u00a0BA', '“ĐÃ”'). A text whose only
@@ -150,7 +174,7 @@ MISDECODINGS = {
 
 
 @pytest.mark.parametrize("name", MISDECODINGS)
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(s=vietnamese_text)
 def test_mojibake_round_trip(name, s):
     if name != "utf8-as-macroman":
@@ -158,16 +182,16 @@ def test_mojibake_round_trip(name, s):
     assert repair_text(MISDECODINGS[name](s))[0] == unicodedata.normalize("NFC", s)
 
 
-# Real syllables (invented sentences' words), every tone, qu/gi onsets, both tone styles.
-SYLLABLES = """
-tiếng việt là ngôn ngữ chính thức của nước ta hòa hoà thúy thuý khỏe khoẻ quý quỳnh quyết
-giá gì già giữ người đường phố huyện biển chuẩn bị lương thực để phòng bão xăng giảm nhẹ
-từ chiều qua trong khi vàng vẫn đứng ở mức cao đà nẵng ghi nhận nhiệt độ nhất mùa hè năm
-nay bác sĩ khuyến cáo tuổi nên tiêm cúm trước đông mở thêm hai làn mới tết ông nói sẽ
-chúng tôi hùng dân ven đã ấy ừ ạ ý ủy lại rượu khuya ngoài ngoặt nguyễn trường học sinh
-được nghỉ dạy bù cuối tháng thắng trận giao hữu tối thứ bảy sân thống giữ ấm cơ thể lụt
-bưu điện xoong kỹ sư ngày mười hướng dẫn ưu tiên ước mơ ổn định ẩm ướt ắc quy oằn ốm yếu
-""".split()
+@pytest.mark.parametrize("name", MISDECODINGS)
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(s=random_letter_text)
+def test_mojibake_round_trip_random_letters(name, s):
+    if name != "utf8-as-macroman":
+        assume(has_unambiguous_letter(s))
+    assume(repair_text(s)[0] == s)
+    assert repair_text(MISDECODINGS[name](s))[0] == s
+
+
 TCVN3_CAPITALS = set("abcdeghiklmnopqrstvxy") | set("ăâêôơưđ")  # VN3 has no toned capitals
 
 
