@@ -278,19 +278,6 @@ def _subset(rules: "RuleSet", mask: tuple[bool, ...]) -> "RuleSet":
     return RuleSet.of(tuple(r for r, on in zip(rules.rules, mask) if on))
 
 
-@lru_cache(maxsize=64)
-def _all_prefixes(rules: "RuleSet") -> tuple[str, ...]:
-    return tuple(sorted({p for r in rules.rules for p in (r.prefixes or ())}))
-
-
-def active_rules(rules: "RuleSet", text: str) -> "RuleSet":
-    """The rules that can match somewhere in ``text`` (their literal prefix occurs in it).
-    Each distinct prefix is looked up once with a substring test."""
-    present = {p for p in _all_prefixes(rules) if p in text}
-    mask = tuple(r.prefixes is None or not present.isdisjoint(r.prefixes) for r in rules.rules)
-    return rules if all(mask) else _subset(rules, mask)
-
-
 def _unname(pattern: str) -> str:
     return re.sub(r"\(\?P<[A-Za-z_]\w*>", "(?:", pattern)
 
@@ -973,7 +960,7 @@ class Scanner:
         return got[1]
 
     def active(self, rules: RuleSet, text: str, line_bits: int) -> RuleSet:
-        """Same result as ``active_rules(rules, text)``, from the bits of the lines."""
+        """The rules whose literal prefixes occur in the text, from the bits of the lines."""
         present = line_bits & self.prefixed
         for i, prefixes in self.multiline_prefixes:
             if any(p in text for p in prefixes):

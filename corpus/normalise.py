@@ -895,7 +895,7 @@ def find_noise_spans(text: str, rules: RuleSet, fields: _Fields, scans: dict | N
         if len(got) == 2:
             got = by_line[lines[k]] = scanned[k] = (*got, scanner.masks(lines[k], *got))
         line_bits |= got[0]
-    # The rules whose literal prefixes occur in the text (as noise.active_rules).
+    # The rules whose literal prefixes occur in the text.
     active = scanner.active(rules, text, line_bits)
     return _Pass(text, lines, scanned, active, fields, scanner, memo, rnd).run()
 
