@@ -331,6 +331,30 @@ def write_json(path: Path, obj, *, sort_keys: bool = True) -> None:
     path.write_bytes(orjson.dumps(obj, option=option) + b"\n")
 
 
+def remove_stale_builds(name_dir: Path) -> list[Path]:
+    """Delete build folders (.tmp-<version>-<pid>) left by a build that was killed: those
+    whose process is gone. A folder whose pid is alive is left alone, even if the pid was
+    reused, because it may be another build running now."""
+    removed = []
+    for folder in sorted(Path(name_dir).glob(f"{TMP_PREFIX}*")):
+        pid = folder.name.rpartition("-")[2]
+        if not (folder.is_dir() and pid.isdigit()) or _process_alive(int(pid)):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists but is not ours, or we cannot tell: keep its folder
+    return True
+
+
 class ReleaseWriter:
     """Streams records into a new release folder built in dist/<name>/.tmp-<version>-<pid> and renamed into place on close()."""
 
@@ -352,6 +376,7 @@ class ReleaseWriter:
         self._shards: dict[str, SplitShards] = {}
         self._closed = False
         self.tmp = self.name_dir / f"{TMP_PREFIX}{settings.version}-{os.getpid()}"
+        remove_stale_builds(self.name_dir)
         if self.tmp.exists():  # left by a crashed build that had our pid
             shutil.rmtree(self.tmp)
         for folder in ("data", "jsonl", "audit", "images"):

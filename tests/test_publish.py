@@ -10,6 +10,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import sys
 import venv
 from dataclasses import replace
 from pathlib import Path
@@ -201,6 +202,22 @@ def test_failure_while_adding_leaves_no_release_and_no_temp_folder(tmp_path):
                 writer.add(make_record(i), removals_for(i))
             raise RuntimeError("ingest failed")
     assert os.listdir(tmp_path / "tin-tuc") == []
+
+
+def test_killed_build_folder_is_removed_by_the_next_build_but_a_live_one_is_kept(tmp_path):
+    # A build killed with SIGKILL cannot clean up; the next build removes its folder.
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / "tin-tuc" / f".tmp-0.9.0-{dead.pid}"
+    live = tmp_path / "tin-tuc" / f".tmp-0.9.1-{os.getppid()}"
+    for folder in (stale, live):
+        (folder / "data").mkdir(parents=True)
+        (folder / "data" / "part.parquet").write_bytes(b"half-written")
+    with ReleaseWriter(make_settings(), tmp_path) as writer:
+        writer.add(make_record(1), [])
+        writer.close({})
+    assert not stale.exists()
+    assert (live / "data" / "part.parquet").read_bytes() == b"half-written"
 
 
 def test_failure_while_closing_leaves_no_release_and_no_temp_folder(tmp_path, monkeypatch):
