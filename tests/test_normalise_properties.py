@@ -138,7 +138,12 @@ CREDITS = ["Ảnh: Gia Minh", "Ảnh: XL", " - Ảnh: Reuters", "Ảnh: Hoàng H
 CAPTIONS = ["Người dân qua cầu mới sáng 12/4.", "Lãnh đạo tỉnh cắt băng khánh thành", "Toàn cảnh cây cầu nhìn từ trên cao."]
 
 
-INLINE_TAIL = ["Theo RT", "(Theo CNN)", "Như Quỳnh (T/h)"]
+INLINE_TAIL = ["Theo RT", "(Theo CNN)", "Như Quỳnh (T/h)", "NGỌC ANH", "Từ khóa: cầu đường, giao thông",
+               "#caumoi #giaothong", "(TTXVN)", "Theo dõi báo Thời Sự trên Google News", "BÁO ĐIỆN TỬ THỜI SỰ MỚI"]
+# Uncredited captions with no full stop, as flattened pages glue them before a sentence.
+BARE_CAPTIONS = ["Lãnh đạo tỉnh cắt băng khánh thành cây cầu mới bắc qua sông",
+                 "Toàn cảnh cây cầu nhìn từ trên cao sáng 12/4 Minh Tú"]
+OPENERS = ("Theo ", "Sau đó", "Tuy nhiên", "Trong khi", "Khi ", "Tại ")
 
 
 def _without(text: str, sentences) -> str:
@@ -186,19 +191,25 @@ def test_inserted_noise_goes_and_every_body_sentence_survives(body, lead, insert
     credit=st.one_of(st.none(), st.tuples(st.integers(0, 20), st.sampled_from(CAPTIONS), st.sampled_from(CREDITS))),
     tail=st.one_of(st.none(), st.sampled_from(INLINE_TAIL)),
     glue=st.sampled_from([" ", ""]),
+    bare=st.one_of(st.none(), st.sampled_from(BARE_CAPTIONS)),
 )
-def test_inserted_noise_goes_in_flattened_text(body, lead, credit, tail, glue):
+def test_inserted_noise_goes_in_flattened_text(body, lead, credit, tail, glue, bare):
     """The same body flattened onto one line, sentences glued with or without a space, a
     credit glued to the next sentence and a source glued after the last one."""
     parts = list(body)
     if credit:
         # A caption and its credit glued between two paragraphs, as in flattened pages.
         parts.insert(credit[0] % (len(parts) + 1), credit[1] + " " + credit[2].strip())
+    # A bare caption needs a space-separated full stop before it and a sentence opener after.
+    openers = [i for i, p in enumerate(parts) if i > 0 and p.startswith(OPENERS) and parts[i - 1].endswith(".")]
+    bare = bare if bare and glue == " " and openers else None
+    if bare:
+        parts[openers[0]] = bare + " " + parts[openers[0]]
     text = lead + glue.join(parts) + ((" " + tail) if tail else "")
     doc = normalise(Doc(text=text))
     cleaned = " ".join(doc.text.split())
     for sentence in body:
         assert sentence in cleaned, f"lost body sentence {sentence!r} from {text!r}"
     rest = _without(cleaned, body)
-    for noise in ([credit[2].strip(" -")] if credit else []) + ([tail] if tail else []):
+    for noise in ([credit[2].strip(" -")] if credit else []) + ([tail] if tail else []) + ([bare] if bare else []):
         assert noise not in rest, f"kept noise {noise!r} in {cleaned!r}"
