@@ -72,6 +72,8 @@ def _add_normalise(sub) -> None:
     p.add_argument("--audit", help="JSONL of removals and fixes per record id")
     p.add_argument("--lang", default="vi", help="BCP 47 language of inputs that do not say (default: vi)")
     p.add_argument("--encoding", help="force the text encoding of the inputs")
+    p.add_argument("--profiles", action="append", default=[], metavar="DIR",
+                   help="a folder of your own noise profiles (*.toml), added to the bundled ones; repeatable")
     p.add_argument("--force", action="store_true", help="overwrite existing output files")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -84,7 +86,10 @@ def _cmd_normalise(args) -> int:
 
     out = Path(args.output)
     rejects = Path(args.rejects) if args.rejects else out.with_name(out.name + ".rejects.jsonl")
-    pipeline = Pipeline(lang=args.lang, encoding=args.encoding)
+    from .pipeline import chain_with_profiles
+
+    # A bad profile is a ProfileError (a ValueError): main() reports it and exits with 2.
+    pipeline = Pipeline(lang=args.lang, encoding=args.encoding, chain=chain_with_profiles(args.profiles))
     with ExitStack() as stack:
         fh = stack.enter_context(atomic_output(out, force=args.force))
         rj = stack.enter_context(atomic_output(rejects, force=args.force))
@@ -135,13 +140,15 @@ def _add_explain(sub) -> None:
     p.add_argument("input", help="a .txt file or a .jsonl file")
     p.add_argument("--id", help="only the record with this id, input id or file stem")
     p.add_argument("--color", choices=["auto", "always", "never"], default="auto")
+    p.add_argument("--profiles", action="append", default=[], metavar="DIR",
+                   help="a folder of your own noise profiles (*.toml), added to the bundled ones; repeatable")
 
 
 def _cmd_explain(args) -> int:
     from .explain import explain_input
 
     color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
-    shown = explain_input(args.input, record_id=args.id, color=color, out=sys.stdout)
+    shown = explain_input(args.input, record_id=args.id, color=color, out=sys.stdout, profile_dirs=args.profiles)
     if not shown:
         print(f"error: no record{' with id ' + args.id if args.id else ''} in {args.input}", file=sys.stderr)
         return 1

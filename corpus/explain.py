@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TextIO
 
 from .ingest import Reject, read_inputs
-from .normalise import DEFAULT_CHAIN, Doc, normalise
+from .normalise import Doc, normalise
 
 RED, DIM, BOLD, RESET = "\x1b[31;9m", "\x1b[2m", "\x1b[1m", "\x1b[0m"
 
@@ -54,8 +54,11 @@ def explain_doc(doc: Doc, color: bool) -> str:
     return "\n".join(lines)
 
 
-def explain_input(path: str | Path, *, record_id: str | None = None, color: bool = False, out: TextIO) -> int:
-    from .pipeline import article_id
+def explain_input(path: str | Path, *, record_id: str | None = None, color: bool = False, out: TextIO,
+                  profile_dirs=()) -> int:
+    from .pipeline import article_id, chain_with_profiles
+
+    chain = chain_with_profiles(profile_dirs)
 
     shown = 0
     for item in read_inputs([path]):
@@ -69,7 +72,7 @@ def explain_input(path: str | Path, *, record_id: str | None = None, color: bool
             continue
         doc = normalise(Doc(text=item.text, title=item.title, title_in_text=item.title_in_text,
                             publisher=item.publisher, url=item.url, published=item.published,
-                            fixes=item.decode_fixes), DEFAULT_CHAIN)
+                            fixes=item.decode_fixes), chain)
         head = f"== {item.source}  id={rid}" + (f"  input_id={item.input_id}" if item.input_id else "")
         out.write((f"{BOLD}{head}{RESET}" if color else head) + "\n")
         out.write(explain_doc(doc, color) + "\n\n")

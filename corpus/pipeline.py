@@ -89,6 +89,25 @@ class BuildStats:
         }
 
 
+def chain_with_profiles(profile_dirs=(), chain: tuple = DEFAULT_CHAIN) -> tuple:
+    """The normaliser chain with the user's profile folders added to its noise step, so a
+    new site's rules are a TOML file, not code. Profiles are checked here, so a bad one
+    fails before any input is read."""
+    from dataclasses import replace as _replace
+
+    from . import noise
+    from .normalise import StripNoise
+
+    dirs = tuple(Path(d) for d in profile_dirs)
+    if not dirs:
+        return chain
+    for d in dirs:
+        if not d.is_dir():
+            raise noise.ProfileError(f"{d}: profile folder not found")
+    noise.load_profiles(dirs)
+    return tuple(_replace(step, profile_dirs=dirs) if isinstance(step, StripNoise) else step for step in chain)
+
+
 @dataclass
 class Pipeline:
     lang: str = "vi"
@@ -227,6 +246,7 @@ def build_release(settings_path=None, dist_root: Path = Path("dist"), *, progres
 
     settings = load_settings(settings_path)
     pipeline = Pipeline(lang=settings.language, dedup=settings.dedup,
+                        chain=chain_with_profiles(settings.profile_dirs),
                         near_duplicate_threshold=settings.near_duplicate_threshold,
                         max_quality_flags=settings.max_quality_flags)
     rejects_path = Path(rejects_dir) / f"{settings.name}-{settings.version}.rejects.jsonl"

@@ -39,11 +39,22 @@ class CorpusSettings:
     near_duplicate_threshold: float = 0.8
     max_quality_flags: int | None = None
     shard_bytes: int = 256 * 1024 * 1024
+    profile_dirs: tuple[Path, ...] = ()  # folders of the user's own noise profiles (*.toml)
     extra: dict = field(default_factory=dict)
 
 
 def default_settings_path() -> Path:
     return sample_dir() / "corpus.toml"
+
+
+def _profile_dirs(path: Path, base: Path, entries) -> tuple[Path, ...]:
+    if isinstance(entries, str):
+        entries = [entries]
+    dirs = tuple(base / p for p in entries)
+    for d in dirs:
+        if not d.is_dir():
+            raise SettingsError(f"{path}: [corpus] profiles: {d} is not a folder")
+    return dirs
 
 
 def load_settings(path: str | Path | None = None) -> CorpusSettings:
@@ -98,5 +109,6 @@ def load_settings(path: str | Path | None = None) -> CorpusSettings:
         near_duplicate_threshold=float(corpus.get("near_duplicate_threshold", 0.8)),
         max_quality_flags=corpus.get("max_quality_flags"),
         shard_bytes=int(corpus.get("shard_bytes", 256 * 1024 * 1024)),
+        profile_dirs=_profile_dirs(path, base, corpus.get("profiles", [])),
         extra={k: v for k, v in raw.items() if k != "corpus"},
     )

@@ -121,3 +121,76 @@ def test_build_twice_refuses_and_leaves_release_untouched(tmp_path, capsys, monk
     codes = sorted(r["code"] for r in rejects)
     assert codes.count("duplicate") == 3, rejects
     assert {"empty-input", "undecodable", "invalid-json", "missing-text"} <= set(codes)
+
+
+# --- a user's own publisher profile --------------------------------------------------------
+
+USER_PROFILE = '''
+[profile]
+id = "vidu"
+description = "An invented outlet: a promotion line after the body."
+publishers = ["báo ví dụ"]
+domains = ["vidu.example"]
+outlets = ["VDO"]
+
+[[rules]]
+id = "promo-line"
+kind = "advert"
+scope = "tail"
+pattern = \'\'\'KHUYẾN MÃI:.{0,120}\'\'\'
+'''
+
+
+def _user_site(tmp_path, profile_text=USER_PROFILE):
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    (profiles / "vidu.toml").write_text(profile_text, encoding="utf-8")
+    article = {"url": "https://vidu.example/kinh-te/bai-1.html", "title": "Giá xăng giảm",
+               "maintext": "VDO - Giá xăng giảm nhẹ từ chiều nay.\nMỗi lít giảm 300 đồng.\n"
+                           "KHUYẾN MÃI: giảm 50% phí giao hàng cho bạn đọc"}
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps(article, ensure_ascii=False) + "\n", encoding="utf-8")
+    return profiles, src
+
+
+def test_a_user_profile_folder_adds_a_site_without_code(tmp_path, capsys):
+    profiles, src = _user_site(tmp_path)
+    code, _, err = run(capsys, "normalise", src, "-o", tmp_path / "plain.jsonl", "--quiet")
+    assert code == 0, err
+    plain = read_jsonl(tmp_path / "plain.jsonl")[0]
+    assert "KHUYẾN MÃI" in plain["text"] and plain["dateline"] is None
+
+    code, _, err = run(capsys, "normalise", src, "-o", tmp_path / "out.jsonl", "--audit", tmp_path / "audit.jsonl",
+                       "--profiles", profiles, "--quiet")
+    assert code == 0, err
+    record = read_jsonl(tmp_path / "out.jsonl")[0]
+    assert "KHUYẾN MÃI" not in record["text"] and "Mỗi lít giảm 300 đồng." in record["text"]
+    assert record["dateline"] == "VDO"  # the profile's outlet joins the dateline allowlist
+    rules = {r["rule"] for r in read_jsonl(tmp_path / "audit.jsonl")[0]["removals"]}
+    assert "vidu/promo-line" in rules
+
+    code, out, _ = run(capsys, "explain", src, "--profiles", profiles, "--color", "never")
+    assert code == 0 and "{vidu/promo-line}" in out
+
+
+def test_a_broken_user_profile_is_a_clear_error_naming_the_file(tmp_path, capsys):
+    profiles, src = _user_site(tmp_path, USER_PROFILE.replace('scope = "tail"', 'scope = "everywhere"'))
+    code, _, err = run(capsys, "normalise", src, "-o", tmp_path / "out.jsonl", "--profiles", profiles, "--quiet")
+    assert code == 2
+    assert "vidu.toml" in err and "scope" in err
+    assert not (tmp_path / "out.jsonl").exists()
+    code, _, err = run(capsys, "normalise", src, "-o", tmp_path / "out.jsonl", "--profiles", tmp_path / "nope")
+    assert code == 2 and "nope" in err
+
+
+def test_build_reads_profile_folders_from_the_settings(tmp_path, capsys, monkeypatch):
+    profiles, src = _user_site(tmp_path)
+    (tmp_path / "corpus.toml").write_text(
+        '[corpus]\nname = "vi-du"\nversion = "1.0.0"\nlicense = "CC-BY-4.0"\ndescription = "Test."\n'
+        'inputs = ["in.jsonl"]\nprofiles = ["profiles"]\n[[corpus.authors]]\nfamily-names = "Nguyễn"\n',
+        encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "build", tmp_path / "corpus.toml", "--dist", tmp_path / "dist", "--quiet")
+    assert code == 0, err
+    lines = [json.loads(line) for line in gzip.open(next((tmp_path / "dist" / "vi-du" / "1.0.0" / "jsonl").glob("*.jsonl.gz")))]
+    assert len(lines) == 1 and "KHUYẾN MÃI" not in lines[0]["text"]
