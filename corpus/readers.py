@@ -1,8 +1,8 @@
 """Robust record readers for every input format that ``corpus validate`` accepts.
 
-``read_records(path)`` yields items ``(line, column, value, raw, prefix)`` (``ReadItem``'s
-fields; the hot path yields plain tuples) for ``.jsonl``, ``.jsonl.gz``, ``.jsonl.zst``,
-``.json`` (an array of records or one record) and ``.parquet``:
+``read_records(path)`` yields items ``(line, column, value, raw, prefix, verbatim)``
+(``ReadItem``'s fields; the hot path yields plain tuples) for ``.jsonl``, ``.jsonl.gz``,
+``.jsonl.zst``, ``.json`` (an array of records or one record) and ``.parquet``:
 
 * ``value`` is the parsed record, or a ``ReadError`` saying why a line, a row or the file
   could not be read. A bad line never stops the reader: every problem becomes an item, and
@@ -13,6 +13,10 @@ fields; the hot path yields plain tuples) for ``.jsonl``, ``.jsonl.gz``, ``.json
 * ``raw`` is the JSON text the record was parsed from (the line's bytes, or the whole
   document's text for ``.json``) and ``prefix`` the JSON pointer of the record inside it;
   ``locate_pointer`` turns a field's pointer into a position on the error path.
+* ``verbatim`` is True when ``raw`` is a JSON Lines line without ``\\u`` escapes: every
+  character of every string in ``value`` is in ``raw`` as its UTF-8 bytes (a quote, backslash,
+  slash or control character may be a short escape such as ``\\n``), so a byte-level screen
+  of ``raw`` (``corpus.encoding.utf8_screen``) sees all of them.
 
 Only the medium itself (a file that cannot be opened, an OS read error) raises ``OSError``;
 damaged content (invalid UTF-8, a truncated gzip or zstd stream, bad JSON, a huge line,
@@ -83,6 +87,7 @@ class ReadItem(NamedTuple):
     value: object
     raw: bytes | str | None = None
     prefix: str = ""
+    verbatim: bool = False
 
 
 def format_of(name: str) -> str | None:
@@ -185,7 +190,8 @@ def _no_constants(name):
 # or caught after it (lone surrogates, trailing data); refusals take the careful path.
 _FAST_SCAN = json.JSONDecoder(object_pairs_hook=_no_repeated_keys, parse_constant=_no_constants).scan_once
 _FAST_REFUSALS = (UnicodeDecodeError, StopIteration, ValueError, RecursionError, _LookCloser)
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # regex: 3x faster than bytes.__contains__ here
+_U_ESCAPE = re.compile(rb"\\u")  # regex: 3x faster than bytes.__contains__ here
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -196,6 +202,7 @@ def iter_jsonl(stream, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iterator
     """
     readline = stream.readline
     scan = _FAST_SCAN
+    u_escape = _U_ESCAPE.search
     surrogate_escape = _SURROGATE_ESCAPE.search
     limit = max_line_bytes + 1  # + the newline
     line_no = 0
@@ -216,7 +223,8 @@ def iter_jsonl(stream, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iterator
                 record, end = scan(text, 0)
                 if end != len(text) and text[end:].strip(" \t\n\r"):
                     raise _LookCloser
-                if surrogate_escape(raw) and _has_surrogate(record):
+                escaped = u_escape(raw)  # one scan for \u serves the surrogate test and ``verbatim``
+                if escaped is not None and surrogate_escape(raw, escaped.start()) and _has_surrogate(record):
                     raise _LookCloser
             except _FAST_REFUSALS:
                 if line_no == 1 and (bom := _other_bom(raw)):
@@ -225,7 +233,7 @@ def iter_jsonl(stream, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iterator
                     return
                 yield from _careful_line(line_no, raw)
                 continue
-            yield (line_no, None, record, raw, "")
+            yield (line_no, None, record, raw, "", escaped is None)
     except _DAMAGED_STREAM as exc:
         yield ReadItem(line_no + 1, None, ReadError("compression", _damaged_stream_message(exc, line_no)))
 

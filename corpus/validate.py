@@ -382,7 +382,7 @@ def _pointer_sort_key(pointer: str) -> list:
 
 # --- checks beyond the schema -----------------------------------------------------------------
 
-def nfc_issues(record: dict) -> list[Issue]:
+def nfc_issues(record: dict, raw: bytes | None = None) -> list[Issue]:
     found = []
     for name in TEXT_FIELDS:
         value = record.get(name)
@@ -407,15 +407,22 @@ def _nfc_message(value: str) -> str:
 
 def make_mojibake_check():
     from .encoding import quality_flags
+    try:
+        from .encoding import utf8_screen
+    except ImportError:  # a corpus.encoding without the screen: the full check on every text
+        utf8_screen = None
 
-    def mojibake_issues(record: dict) -> list[Issue]:
+    def mojibake_issues(record: dict, raw: bytes | None = None) -> list[Issue]:
+        # One byte-level screen of the record's line serves title and text: clean records cost
+        # a few memchr calls instead of two full checks (utf8_screen explains).
+        screened = raw is not None and utf8_screen is not None
+        screen = utf8_screen(raw) if screened else None
         found = []
-        declared = record.get("quality_flags")
-        declared = set(declared) if isinstance(declared, list) and all(isinstance(f, str) for f in declared) else set()
         for name in MOJIBAKE_FIELDS:
             value = record.get(name)
             if type(value) is str:
-                undeclared = [flag for flag in quality_flags(value) if flag not in declared]
+                flags = quality_flags(value, screen=screen) if screened else quality_flags(value)
+                undeclared = [flag for flag in flags if flag not in _declared_flags(record)] if flags else None
                 if undeclared:
                     found.append(Issue(f"/{name}", "mojibake", f"shows encoding damage that quality_flags does not "
                                        f"declare: {', '.join(undeclared)}"))
@@ -424,10 +431,15 @@ def make_mojibake_check():
     return mojibake_issues
 
 
+def _declared_flags(record: dict) -> set[str]:
+    declared = record.get("quality_flags")
+    return set(declared) if isinstance(declared, list) and all(isinstance(f, str) for f in declared) else set()
+
+
 def make_noise_check():
     from .normalise import find_noise
 
-    def noise_issues(record: dict) -> list[Issue]:
+    def noise_issues(record: dict, raw: bytes | None = None) -> list[Issue]:
         text = record.get("text")
         if type(text) is not str:
             return []
@@ -558,7 +570,7 @@ class CorpusValidator:
         defective = False
         try:
             for item in self._items(source):
-                line, _, value, _, prefix = item  # record items may be plain tuples: see iter_jsonl
+                line, _, value, raw, prefix, verbatim = item  # record items may be plain tuples: see iter_jsonl
                 if type(value) is ReadError:
                     if not value.fatal:
                         defective = True
@@ -578,9 +590,10 @@ class CorpusValidator:
                                 seen_ids[rid] = (file_index, line, prefix)
                             elif repeated := self._duplicate_id(rid, first, file_index):
                                 issues = (issues or []) + repeated
+                    screenable = raw if verbatim else None  # bytes holding every string of the record
                     for name, check in checks:
                         try:
-                            found = check(value)
+                            found = check(value, screenable)
                         except Exception as exc:  # noqa: BLE001 - a bug elsewhere must not stop the gate
                             self._disable_check(name, source, line, exc)
                             checks = self._record_checks

@@ -8,19 +8,23 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 import shutil
 import subprocess
+import sys
 import unicodedata
 from pathlib import Path
 
 import ftfy.bad_codecs  # noqa: F401  (sloppy-windows-125x, to simulate browser decoding)
+import orjson
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
+from corpus import encoding
 from corpus.encoding import (
     Decoded, Fix, UndecodableError, decode_bytes, dedup_key, is_vietnamese_syllable,
-    quality_flags, repair_text,
+    quality_flags, repair_text, utf8_screen,
 )
 from corpus.resources import data_dir
 
@@ -362,6 +366,104 @@ def test_quality_flags_are_sorted_schema_values():
     flags = quality_flags("Th?i s? \ufffd Ná»™i sιɴн мức b̼.̼o̼")
     assert flags == sorted(flags) and set(flags) <= allowed and len(flags) == 5
     assert quality_flags("Tin tức hôm nay.") == []
+
+
+# --- the clean-text screen gives the full check's verdict -----------------------------------------
+
+def full_flags(text: str) -> list[str]:
+    """The reference: every check run, nothing screened."""
+    return encoding._full_quality_flags(text, text.encode("utf-8", "surrogatepass"))
+
+
+def lines_holding(text: str, title: str) -> list[bytes]:
+    """JSON Lines lines that hold ``text`` the way utf8_screen requires (no \\u escape),
+    next to other fields, among them a URL with a '?' before a letter."""
+    lines = [orjson.dumps({"title": title, "text": text, "url": "https://tin.vn/a?q=ba"})]
+    try:
+        lines.append(json.dumps({"text": text, "title": title}, ensure_ascii=False).encode())
+    except UnicodeEncodeError:  # a lone surrogate: no such JSON Lines line exists
+        pass
+    return [line for line in lines if b"\\u" not in line]
+
+
+def assert_screen_agrees(text: str, title: str = "Tin tức") -> None:
+    expected = full_flags(text)
+    assert quality_flags(text) == expected, text
+    for line in lines_holding(text, title):
+        assert quality_flags(text, screen=utf8_screen(line)) == expected, (text, line)
+
+
+def test_screen_agrees_on_realdata():
+    articles = realdata_articles()
+    for a in articles:
+        for text in (a["text"], repair_text(a["text"])[0], a.get("title") or "",
+                     unicodedata.normalize("NFD", a["text"])):
+            if text:
+                assert_screen_agrees(text, title=articles[0]["text"])
+    # the data holds damage of every kind the screen must let through to the full check
+    found = {flag for a in articles for flag in full_flags(a["text"])}
+    assert {"homoglyphs", "combining-obfuscation"} <= found
+
+
+def test_screen_agrees_on_the_case_file():
+    for case in CASES:
+        for text in (case["original"], case["expected"], repair_text(case["original"])[0]):
+            assert_screen_agrees(text, title=case["original"])
+            assert_screen_agrees(text, title="")
+
+
+def test_screen_stops_every_character_a_flag_needs():
+    """Whatever utf8_screen lets through is searched for again in the str, or judged in full."""
+    for cp in [*range(0x0240, 0x02C0), *range(0x0300, 0x0540)]:  # homoglyph and combining lead bytes
+        assert utf8_screen(f"Tiếng {chr(cp)}Việt".encode()) is None, hex(cp)
+    for ch in "\ufffd" + encoding._MOJIBAKE_TRIGGERS + encoding._SMALL_CAPITALS:
+        screen = utf8_screen(f"Tiếng Việt {ch}ở đây".encode())
+        assert screen is None or ch in screen, ch
+    # clean prose is screened without a full check (a question mark ends a sentence)
+    clean = "Sáng nay, “giá xăng” giảm 2,5% tại Hà Nội – Đà Nẵng… Ông nói: Tại sao?\nNgười dân vui mừng."
+    screen = utf8_screen(clean.encode())
+    assert screen is not None and encoding._passes_screen(clean, screen)
+    assert not encoding._passes_screen("Th?i s? h?m nay", screen)
+
+
+def test_question_mark_screen_sees_every_letter():
+    """The screen's regex looks for '?' before [^\\W\\d_]: that must hold every isalpha()."""
+    letter = re.compile(r"[^\W\d_]")
+    missed = [hex(cp) for cp in range(sys.maxunicode + 1) if chr(cp).isalpha() and not letter.fullmatch(chr(cp))]
+    assert missed == []
+
+
+COMBINING = [chr(cp) for cp in range(0x0300, 0x0370)]
+LOOKALIKES = "αβγδεηικμνοπρστυχωΔΣΩабвгдеийклмнопрстухцчшщыэюяАВЕКМНОРСТХɑɡɢɪɴʀʏʙʜʟ"
+word = st.sampled_from(SYLLABLES).flatmap(cased)
+mojibake_text = st.tuples(st.sampled_from(sorted(MISDECODINGS)), vietnamese_text).map(
+    lambda p: MISDECODINGS[p[0]](p[1]))
+# One mis-decoded character the repair would accept ('Ë†' is 'ˆ'): the evidence that makes a
+# lone trigger elsewhere in the text ('Ñ') count.
+one_mojibake = st.tuples(st.sampled_from(sorted(MISDECODINGS)), st.characters(min_codepoint=0xA0, max_codepoint=0x2122)
+                         .filter(lambda c: encoding._IMPLAUSIBLE_RE.search(c) is None)).map(
+    lambda p: MISDECODINGS[p[0]](p[1]))
+screen_pieces = st.one_of(
+    vietnamese_text,
+    mojibake_text,
+    mojibake_text.map(lambda s: s.encode("utf-8").decode("sloppy-windows-1252")),  # mojibake of mojibake
+    one_mojibake,
+    st.sampled_from(list("\ufffd" + encoding._MOJIBAKE_TRIGGERS) + ["«giá»", "https://x.vn/?q=a"]),
+    st.tuples(word, st.text(alphabet=LOOKALIKES, min_size=1, max_size=3), word).map("".join),
+    st.tuples(word, st.text(alphabet=encoding._SMALL_CAPITALS, min_size=1, max_size=2), word).map("".join),
+    st.tuples(word, st.sampled_from(COMBINING), st.sampled_from(["", ".", "b̼", "o"])).map("".join),
+    st.tuples(word, st.sampled_from(["?", "??", "?1", " ?", "?”"]), word).map("".join),
+    st.text(max_size=12),
+)
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(screen_pieces, max_size=6).map(" ".join), st.sampled_from(["", "Tin tức", "ÃÑ ᴀ", "Greek α"]))
+@example("Ñ hôm nay Ë† nữa", "")          # a trigger only the str search finds, evidence without one
+@example("ᴠiệt ᴀnh và ᴍẹ", "")            # small capitals only: found by the bytes regex alone
+@example("Th?i s? h?m nay", "Tin?tức")
+def test_screen_agrees_on_generated_text(text, title):
+    assert_screen_agrees(text, title)
 
 
 # --- dedup_key -------------------------------------------------------------------------------

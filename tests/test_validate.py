@@ -20,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+import corpus.encoding as real_encoding  # imported before the stand-ins replace it, for the screen tests
 from corpus.cli import build_parser, main
 from corpus.readers import ReadError, iter_jsonl, locate_pointer, read_records
 from corpus.resources import load_schema
@@ -346,6 +347,60 @@ def test_mojibake_check_reports_only_undeclared_damage(tmp_path):
     findings, _ = run([path])
     assert where(findings) == [(1, "/text", "mojibake")] and "residual-mojibake" in findings[0].message
     assert run([path], disabled=frozenset({"mojibake"}))[0] == []
+
+
+def test_reader_says_which_lines_hold_their_strings_verbatim(tmp_path):
+    rec = record(1, text="Cây cầu “mới” dài 1,2 km?\nNgười dân vui.")
+    plain = json.dumps(rec, ensure_ascii=False).encode()
+    escaped = json.dumps(rec).encode()  # ensure_ascii: every non-ASCII letter as \uXXXX
+    items = list(iter_jsonl(io.BytesIO(line(rec) + plain + b"\n" + escaped + b"\n" + b'{"a": 1, "a": 2}\n')))
+    records = [item for item in items if not isinstance(item[2], ReadError)]
+    assert [item[2] == rec for item in records[:3]] == [True, True, True]
+    assert [item[5] for item in records] == [True, True, False, False]  # the careful path never claims it
+
+
+def mojibake_findings(tmp_path, recs, dump) -> set[tuple]:
+    path = tmp_path / "m.jsonl"
+    path.write_bytes(b"".join(dump(rec) + b"\n" for rec in recs))
+    findings, _ = run([path], disabled=frozenset({"nfc", "duplicate-id"}))
+    return {(f.line, f.pointer, f.message) for f in findings if f.keyword == "mojibake"}
+
+
+def expected_mojibake(recs) -> set[tuple]:
+    found = set()
+    for n, rec in enumerate(recs, 1):
+        for name in ("title", "text"):
+            flags = real_encoding._full_quality_flags(rec[name], rec[name].encode("utf-8", "surrogatepass"))
+            if flags:
+                found.add((n, f"/{name}", f"shows encoding damage that quality_flags does not declare: "
+                                          f"{', '.join(flags)}"))
+    return found
+
+
+SCREEN_TEXTS = ["Tin tức hôm nay? Có.", "Ná»™i dung", "đư\ufffdng phố", "Th?i s? h?m nay", "Tỷ ʟệ sιɴн ở мức тнấᴘ",
+                "Từ khoá b̼.̼o̼.̼m̼ bị chặn", "Ñ hôm nay Ë† nữa", "ᴠiệt ᴀnh và ᴍẹ", "NGÃ BA Ông Ấn", "«giá» cả"]
+
+
+@pytest.mark.parametrize("dump", [orjson.dumps, lambda rec: json.dumps(rec).encode()], ids=["utf-8", "u-escapes"])
+def test_mojibake_check_screens_lines_to_the_full_verdict(tmp_path, monkeypatch, dump):
+    """The real corpus.encoding: a screened JSON line (or an escaped one, which is not
+    screened) gets the same findings as the full check on every title and text."""
+    monkeypatch.setitem(sys.modules, "corpus.encoding", real_encoding)
+    recs = [record(i, title=title, text=text) for i, title in enumerate(SCREEN_TEXTS) for text in SCREEN_TEXTS]
+    expected = expected_mojibake(recs)
+    assert len({n for n, _, _ in expected}) > len(recs) / 2  # most records have damage somewhere
+    assert mojibake_findings(tmp_path, recs, dump) == expected
+
+
+def test_mojibake_check_screens_realdata_to_the_full_verdict(tmp_path, monkeypatch, shared_dir):
+    monkeypatch.setitem(sys.modules, "corpus.encoding", real_encoding)
+    articles = [json.loads(x) for x in (shared_dir / "realdata" / "articles.jsonl").read_text("utf-8").splitlines()
+                if x.strip()]
+    recs = [record(i, title=a.get("title") or "Tin", text=a["text"]) for i, a in enumerate(articles)]
+    expected = expected_mojibake(recs)
+    assert expected  # the real data holds homoglyphs and combining marks
+    for dump in (orjson.dumps, lambda rec: json.dumps(rec).encode()):
+        assert mojibake_findings(tmp_path, recs, dump) == expected
 
 
 def test_noise_check_only_with_strict(tmp_path):
