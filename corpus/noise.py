@@ -21,7 +21,12 @@ A named group ``value`` is lifted into the rule's ``field`` (dateline, attributi
 
 Speed: ``literal_facts`` derives from each pattern what every match must contain (literals
 it starts with or contains, where it may start or end), and ``Scanner`` finds those literals
-in a line with one regex pass, so the cleaner only calls the regexes that can match.
+in a line with one regex pass, so the cleaner only calls the regexes that can match. Facts
+about where a match can start (after a lookbehind's characters, within a run of characters
+before a literal, after the last character a ``$``-anchored pattern cannot take) let the
+cleaner try a rule only there, and a rule without literals gets one search over the whole
+text (``text_search``) instead of one per line. Every fact is sound: it only ever skips a
+call that cannot match (tests/test_noise_engine.py checks them against plain regex calls).
 """
 from __future__ import annotations
 
@@ -189,21 +194,28 @@ def load_profile(path: Path, outlets: tuple[str, ...] = ()) -> Profile:
 
 @dataclass(frozen=True, eq=False)
 class RuleSet:
-    """The rules for one article, grouped by scope, with combined patterns for speed."""
+    """The rules for one article, grouped by scope. The combined pattern of a scope (one
+    alternation of its rules) is compiled on first use: most rule sets never need it, and
+    compiling it costs tens of milliseconds."""
 
     rules: tuple[Rule, ...]
     by_scope: dict = field(default_factory=dict)
-    combined: dict = field(default_factory=dict)  # scope -> (pattern, {group name: rule})
+    combined: dict = field(default_factory=dict)  # scope -> (pattern, {group name: rule}), filled lazily
 
     @classmethod
     def of(cls, rules: tuple[Rule, ...]) -> "RuleSet":
         by_scope: dict[str, list[Rule]] = {s: [] for s in SCOPES}
         for r in rules:
             by_scope[r.scope].append(r)
-        combined = {}
-        for scope, rs in by_scope.items():
+        return cls(tuple(rules), {k: tuple(v) for k, v in by_scope.items()}, {})
+
+    def combined_for(self, scope: str) -> tuple | None:
+        """(pattern or None, {group name: rule}) for a scope with rules, else None."""
+        got = self.combined.get(scope)
+        if got is None:
+            rs = self.by_scope.get(scope)
             if not rs:
-                continue
+                return None
             names = {f"r{i}": r for i, r in enumerate(rs)}
             # Strip inner named groups: only the outer group names identify the rule.
             parts = [f"(?P<{n}>{_unname(r.pattern.pattern)})" for n, r in names.items()]
@@ -216,8 +228,8 @@ class RuleSet:
                 pat = None
             if any((r.pattern.flags & re.IGNORECASE) != flags for r in rs):
                 pat = None  # mixed flags: fall back to per-rule matching
-            combined[scope] = (pat, names)
-        return cls(tuple(rules), {k: tuple(v) for k, v in by_scope.items()}, combined)
+            got = self.combined[scope] = (pat, names)
+        return got
 
 
 def literal_prefixes(pattern: str, limit: int = 24) -> tuple[str, ...] | None:
@@ -225,7 +237,10 @@ def literal_prefixes(pattern: str, limit: int = 24) -> tuple[str, ...] | None:
     with anything. Uses the stdlib regex parser, so rules need no hand-written triggers."""
     from re import _constants as c, _parser as p
 
-    def walk(items) -> list[str] | None:
+    def walk(items) -> tuple[list[str], bool] | None:
+        """(prefixes of every match of the sequence, whether they are whole matches), or
+        None. Only a whole match may be followed by what comes after it: a group that ends
+        in a non-literal ("(?:ab\\d)c") gives "ab", never "abc"."""
         out = [""]
         for op, av in items:
             if op is c.LITERAL:
@@ -233,22 +248,27 @@ def literal_prefixes(pattern: str, limit: int = 24) -> tuple[str, ...] | None:
                 continue
             if op in (c.AT, c.ASSERT, c.ASSERT_NOT) and out == [""]:
                 continue  # anchors and look-arounds before the first literal
+            whole = False
             if op is c.SUBPATTERN:
-                sub = walk(av[-1])
+                if av[1] & re.IGNORECASE:  # (?i:...): its literals are not literal
+                    break
+                got = walk(av[-1])
+                sub, whole = got if got is not None else (None, False)
             elif op is c.BRANCH:
-                sub = []
+                sub, whole = [], True
                 for branch in av[1]:
                     got = walk(branch)
                     if got is None:
                         sub = None
                         break
-                    sub += got
+                    sub += got[0]
+                    whole = whole and got[1]
             elif op is c.IN and len(av) <= 8 and all(o is c.LITERAL for o, _ in av):
-                sub = [chr(v) for _, v in av]
+                sub, whole = [chr(v) for _, v in av], True
             elif op in (c.MAX_REPEAT, c.MIN_REPEAT) and av[0] >= 1:
-                sub = walk(av[2])
-                if sub is not None:
-                    out = [o + x for o in out for x in sub]
+                got = walk(av[2])
+                if got is not None:
+                    out = [o + x for o in out for x in got[0]]
                 break
             else:
                 sub = None
@@ -257,20 +277,23 @@ def literal_prefixes(pattern: str, limit: int = 24) -> tuple[str, ...] | None:
             out = [o + x for o in out for x in sub]
             if len(out) > limit:
                 return None
-            if any(x == "" for x in sub):
+            if not whole or any(x == "" for x in sub):
                 break
-        if any(o == "" for o in out):
-            return None
-        return out
+        else:
+            return out, True
+        return out, False
 
     try:
-        got = walk(p.parse(pattern))
+        parsed = p.parse(pattern)
+        if parsed.state.flags & re.IGNORECASE:  # a global (?i)
+            return None
+        got = walk(parsed.data)
     except Exception:  # an exotic construct: no prefilter, never a wrong one
         return None
-    if not got:
+    if not got or not got[0] or any(g == "" for g in got[0]):
         return None
     # A short prefix is as good a prefilter and dedupes alternatives ("Trình duyệt ...").
-    return tuple(sorted({g[:6] for g in got}))
+    return tuple(sorted({g[:6] for g in got[0]}))
 
 
 @lru_cache(maxsize=512)
@@ -390,9 +413,11 @@ def _char_cost(ch: str) -> int:
         return 1
     if ch.islower() or ch in ".,":
         return 10
-    if ch in "-:/)'\"":
+    if ch in "-)'\"":
         return 5
-    return 3 if ch.isdigit() else 1
+    # Colons and slashes are rare in running text (times, dates, credits, links): worth a
+    # literal, like digits.
+    return 3 if ch.isdigit() or ch in ":/" else 1
 
 
 def _anchored(lits):
@@ -459,6 +484,13 @@ def _item(op, av, c) -> _Lit:
 
 
 def _seq(items, c) -> _Lit:
+    exact, start, candidates = _seq_parts(items, c)
+    return _Lit(exact, start, _best(*candidates))
+
+
+def _seq_parts(items, c):
+    """(exact, start, candidate needed sets) of a sequence: every match contains one
+    literal of each candidate set."""
     parts = [_item(op, av, c) for op, av in items]
     # Whole sequence exact?
     exact = frozenset({""})
@@ -491,7 +523,7 @@ def _seq(items, c) -> _Lit:
                 candidates.append(_cross(run, p.start))
             run = frozenset({""})
             candidates.append(p.start)
-    return _Lit(exact, start, _best(*candidates))
+    return exact, start, candidates
 
 
 @dataclass(frozen=True)
@@ -499,10 +531,15 @@ class LiteralFacts:
     start: tuple[str, ...] | None  # every match starts with one of these
     needed: tuple[str, ...] | None  # every match contains one of these
     min_width: int
-    lookbehind: str | None  # the pattern opens with (?<=[...]) on these characters
+    # Every match starts right after what ``after`` = (source, width, also_at_0) matches,
+    # from the pattern's opening lookbehinds (``(?<=[.!?…”] )``, or alternatives of them and
+    # ``^``); alternatives needing a line break are left out, as the engine searches lines.
+    after: tuple | None
     plain: bool  # no group references or conditionals (safe to run rule by rule)
-    # Every match is some characters of ``lead_class`` then one of ``lead`` (``\s*\(?Theo``):
-    # a match starts in the run of such characters right before an occurrence.
+    # Every match is some characters of ``lead_class`` (at most ``lead_width`` of them) then
+    # one of ``lead`` (``\s*\(?Theo``, or a lookahead's literals): a match starts in the
+    # run of such characters right before an occurrence. ``lead_stop`` finds a character
+    # outside ``lead_class`` (None if unknown), which no match can run across before one.
     lead: tuple[str, ...] | None = None
     lead_class: re.Pattern | None = None
     # A match ends with one of ``tail`` followed by at most ``tail_width`` characters
@@ -514,6 +551,13 @@ class LiteralFacts:
     # ends with ``$``) is impossible if the string's last such character is not.
     end_class: re.Pattern | None = None
     at_end: bool = False
+    lead_width: int = 0
+    lead_stop: re.Pattern | None = None
+    # A pattern ending in ``$`` made of single characters only (``\s+{UP}+(?:\s+{UP}+)*\s*$``):
+    # ``tail_stop`` finds a character it never takes, so a match starts after the last one.
+    tail_stop: re.Pattern | None = None
+    lead_least: int = 0  # the fewest lead characters before a lead literal
+    needed2: tuple[str, ...] | None = None  # every match also contains one of these
 
 
 @lru_cache(maxsize=1024)
@@ -536,7 +580,7 @@ def _facts(pattern: re.Pattern) -> LiteralFacts:
         return LiteralFacts(None, None, lo, None, plain)
     info = _seq(parsed.data, c)
     cut = lambda s: tuple(sorted({x[:_MAX_LIT] for x in s})) if s else None
-    lead, lead_class = _lead(parsed.data, c, pattern.flags)
+    lead, lead_class, lead_width, lead_stop, lead_least = _lead(parsed.data, c, pattern.flags)
     tail, tail_width = _tail(parsed, c)
     end = _end_classes(parsed.data, c)
     end_class = None
@@ -546,12 +590,24 @@ def _facts(pattern: re.Pattern) -> LiteralFacts:
         except re.error:
             end_class = None
     at_end = bool(parsed.data) and parsed.data[-1][0] is c.AT and parsed.data[-1][1] in (c.AT_END, c.AT_END_STRING)
+    tail_stop = _run_stop(parsed.data, c) if at_end else None
     # Start literals are positions too, so they cannot be cut; only rare first characters pay.
     start = info.start if info.start and max(_char_cost(x[0]) for x in info.start) <= 3 and \
         _weight(info.start)[0] > 0 else None
-    return LiteralFacts(cut(start), cut(_best(info.needed, info.exact, info.start)), lo,
-                        _lookbehind_chars(parsed.data, c), plain, cut(lead), lead_class,
-                        tail, tail_width, end_class, at_end)
+    needed = _best(info.needed, info.exact, info.start)
+    # A second needed set from another part of the pattern ("Ảnh" ... ":"): a line must
+    # hold one literal of each.
+    others = [x for x in _seq_parts(parsed.data, c)[2] if x and needed and not _related(_anchored(x), needed)]
+    needed2 = _best(*others) if needed else None
+    return LiteralFacts(cut(start), cut(needed), lo,
+                        _after(parsed.data, c), plain, cut(lead), lead_class,
+                        tail, tail_width, end_class, at_end, lead_width, lead_stop, tail_stop, lead_least,
+                        cut(needed2))
+
+
+def _related(a, b) -> bool:
+    """Whether every literal of ``a`` is within one of ``b`` or holds one (no new fact)."""
+    return all(any(x in y or y in x for y in b) for x in a)
 
 
 _CATEGORIES = {"CATEGORY_DIGIT": r"\d", "CATEGORY_NOT_DIGIT": r"\D", "CATEGORY_SPACE": r"\s",
@@ -586,24 +642,186 @@ def _char_class(op, av, c) -> str | None:
 
 
 def _lead(items, c, flags):
-    """(literals, class) when the pattern opens with single-character items (repeated or
-    not, after any zero-width ones) and then a part with known start literals."""
-    classes = []
+    """(literals, class, width, stop, least) when the pattern opens with a part that takes single
+    characters only (``\\s*``, ``{UP}[^.!?]{12,240}?``, among zero-width items) and then a
+    part with known start literals, or a lookahead with them; (None, None, 0, None, 0)
+    otherwise. ``width`` and ``least`` are the most and the fewest characters the opening
+    part can take, ``stop`` a pattern finding a character it never takes (None if unknown)."""
+    from re import _constants as const, _parser as p
+
+    nothing = (None, None, 0, None, 0)
+    classes, sets, width, least = [], [], 0, 0
+    good = lambda lits: lits and max(_char_cost(x[0]) for x in lits) <= 3 and _weight(lits)[0] > 0
     for k, (op, av) in enumerate(items):
-        if op in (c.AT, c.ASSERT, c.ASSERT_NOT):
-            continue
-        rest = _seq(items[k:], c)
-        lits = rest.start
-        if classes and lits and max(_char_cost(x[0]) for x in lits) <= 3 and _weight(lits)[0] > 0:
+        lits = None
+        zero = _zero_width(op, av)
+        if op is c.ASSERT and av[0] == 1 and classes:  # a lookahead: its literals sit right here
+            inner = _seq(av[1], c)
+            lits = inner.start or (inner.exact if inner.exact and "" not in inner.exact else None)
+        elif not zero and classes:
+            lits = _seq(items[k:], c).start
+        if classes and lits and not good(lits):
+            # " Sau đó": a common first character joins the run, the rest is the literal.
+            firsts = {x[0] for x in lits}
+            if len(firsts) <= 8 and all(len(x) > 1 for x in lits) and good({x[1:] for x in lits}):
+                classes.append("[" + "".join(re.escape(ch) for ch in sorted(firsts)) + "]")
+                sets.append((False, frozenset(firsts)))
+                lits = frozenset(x[1:] for x in lits)
+                width += 1
+                least += 1
+        if classes and good(lits):
             try:
-                return lits, re.compile("|".join(classes), flags & ~re.VERBOSE)
+                return lits, re.compile("|".join(classes), flags & ~re.VERBOSE), width, _stop(sets), least
             except re.error:
-                return None, None
-        single = av[2] if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT) else [(op, av)]
-        if len(single) != 1 or _char_class(*single[0], c) is None:
-            return None, None
-        classes.append(_char_class(*single[0], c))
-    return None, None
+                return nothing
+        if zero:
+            continue
+        leaves = _leaves(op, av, c)
+        if not leaves:
+            return nothing
+        for leaf in leaves:
+            src = _char_class(*leaf, c)
+            if src is None:
+                return nothing
+            classes.append(src)
+            sets.append(None if flags & re.IGNORECASE else _char_set(*leaf, c))
+        try:
+            lo, hi = p.SubPattern(p.State(), [(op, av)]).getwidth()
+            width += min(hi, const.MAXREPEAT)
+            least += lo
+        except Exception:
+            width = const.MAXREPEAT
+    return nothing
+
+
+_SINGLE = ("LITERAL", "NOT_LITERAL", "ANY", "IN", "CATEGORY")
+
+
+def _leaves(op, av, c) -> list | None:
+    """The single-character items an item is made of (``(?: [^ ]+){4,40}`` -> " ", [^ ]), or
+    None if it holds anything else (zero-width items inside are left out)."""
+    if str(op) in _SINGLE:
+        return [(op, av)]
+    if _zero_width(op, av):
+        return []
+    if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+        subs = [av[2]]
+    elif op is c.SUBPATTERN:
+        if av[1] or av[2]:  # inline flags change what the characters mean
+            return None
+        subs = [av[3]]
+    elif op is c.ATOMIC_GROUP:
+        subs = [av]
+    elif op is c.BRANCH:
+        subs = av[1]
+    else:
+        return None
+    out = []
+    for sub in subs:
+        for o, v in sub:
+            got = _leaves(o, v, c)
+            if got is None:
+                return None
+            out += got
+    return out
+
+
+def _run_stop(items, c) -> re.Pattern | None:
+    """For a pattern made of single characters and zero-width items only: ``_stop`` of them."""
+    sets = []
+    for op, av in items:
+        if _zero_width(op, av):
+            continue
+        leaves = _leaves(op, av, c)
+        if leaves is None:
+            return None
+        sets += [_char_set(*leaf, c) for leaf in leaves]
+    return _stop(sets)
+
+
+def _zero_width(op, av) -> bool:
+    from re import _parser as p
+
+    try:
+        return p.SubPattern(p.State(), [(op, av)]).getwidth() == (0, 0)
+    except Exception:
+        return False
+
+
+def _char_set(op, av, c):
+    """(negated, characters): the characters a single-character item takes are
+    ``characters``, or all but them if ``negated``; None if unknown (``\\w``, wide ranges). Case-sensitive patterns only."""
+    if op is c.LITERAL:
+        return False, frozenset(chr(av))
+    if op is c.NOT_LITERAL:
+        return True, frozenset(chr(av))
+    if op is c.ANY:
+        return None  # depends on DOTALL; not worth it
+    if op is c.CATEGORY:
+        if av is c.CATEGORY_SPACE:
+            return False, frozenset(_SPACES)
+        if av is c.CATEGORY_NOT_SPACE:
+            return True, frozenset(_SPACES)
+        if av is c.CATEGORY_DIGIT:
+            return False, _digits()
+        if av is c.CATEGORY_NOT_DIGIT:
+            return True, _digits()
+        return None
+    if op is c.IN:
+        out = (False, frozenset())
+        negate = False
+        for o, v in av:
+            if o is c.NEGATE:
+                negate = True
+                continue
+            if o is c.RANGE:
+                if v[1] - v[0] >= 4096:
+                    return None
+                member = (False, frozenset(chr(x) for x in range(v[0], v[1] + 1)))
+            else:
+                member = _char_set(o, v, c)
+            if member is None:
+                return None
+            out = _union(out, member)
+        return (not out[0], out[1]) if negate else out
+    return None
+
+
+@lru_cache(maxsize=1)
+def _digits() -> frozenset:
+    """What ``\\d`` matches in a str pattern: every Unicode decimal digit."""
+    return frozenset(ch for ch in map(chr, range(0x110000)) if ch.isdecimal())
+
+
+def _union(a, b):
+    (na, ca), (nb, cb) = a, b
+    if na and nb:
+        return True, ca & cb
+    if na:
+        return True, ca - cb
+    if nb:
+        return True, cb - ca
+    return False, ca | cb
+
+
+def _stop(sets) -> re.Pattern | None:
+    """A pattern for one character that no item of ``sets`` takes, or None."""
+    if not sets or any(x is None for x in sets):
+        return None
+    out = (False, frozenset())
+    for x in sets:
+        out = _union(out, x)
+    negated, chars = out
+    if negated:  # every character but ``chars`` is taken
+        if not chars:
+            return None
+        src = "[" + "".join(re.escape(ch) for ch in sorted(chars)) + "]"
+    else:
+        src = "[^" + "".join(re.escape(ch) for ch in sorted(chars)) + "]"
+    try:
+        return re.compile(src)
+    except re.error:
+        return None
 
 
 def _tail(parsed, c):
@@ -695,20 +913,46 @@ def _plain(items, c) -> bool:
     return True
 
 
-def _lookbehind_chars(items, c) -> str | None:
-    """The characters of a leading one-character lookbehind, ``(?<=[.!?])``, if the pattern
-    opens with one: a match can then only start right after one of them."""
-    if not items:
+def _after(items, c) -> tuple | None:
+    """(source, width, also_at_0) when the pattern opens with a lookbehind on a fixed run of
+    single characters (``(?<=[.!?])``), or alternatives of such lookbehinds and ``^``, maybe
+    after single characters it looks back over (`` (?<=[.!?] )``): every match then starts
+    right after a match of ``source`` (all of ``width`` characters), or at 0.
+    Alternatives needing a line break are left out (the engine searches single lines), so
+    the facts hold for strings without one."""
+    consumed = 0  # single characters the pattern takes before its lookbehind
+    for op, av in items:
+        if str(op) not in _SINGLE:
+            break
+        consumed += 1
+    if consumed >= len(items):
         return None
-    op, av = items[0]
-    if op is not c.ASSERT or av[0] != -1 or len(av[1]) != 1:
+    op, av = items[consumed]
+    if op is c.SUBPATTERN and len(av[3]) == 1 and not av[1] and not av[2]:
+        op, av = list(av[3])[0]
+    alts = [list(b) for b in av[1]] if op is c.BRANCH else [[(op, av)]]
+    sources, widths, at_start = [], set(), False
+    for alt in alts:
+        if len(alt) != 1:
+            return None
+        aop, aav = alt[0]
+        if aop is c.AT and aav in (c.AT_BEGINNING, c.AT_BEGINNING_STRING):
+            at_start = at_start or not consumed  # after a character, ^ never holds
+            continue
+        if aop is not c.ASSERT or aav[0] != -1:
+            return None
+        body = list(aav[1])
+        if any(o is c.LITERAL and v == 10 for o, v in body):
+            continue  # (?<=\n): never inside a line
+        srcs = [_char_class(o, v, c) for o, v in body]
+        if None in srcs or len(srcs) <= consumed:
+            return None
+        # The look back covers the characters taken before it, then what precedes the match.
+        sources.append("".join(srcs[:len(srcs) - consumed]))
+        widths.add(len(srcs) - consumed)
+    if len(widths) > 1 or not (sources or at_start):
         return None
-    sub_op, sub_av = av[1][0]
-    if sub_op is c.LITERAL:
-        return chr(sub_av)
-    if sub_op is c.IN and len(sub_av) <= 12 and all(o is c.LITERAL for o, _ in sub_av):
-        return "".join(chr(v) for _, v in sub_av)
-    return None
+    return ("|".join(sources) if sources else None), (widths.pop() if widths else 0), at_start
 
 
 # --- the scanner: which rule literals occur in a line -----------------------------------
@@ -752,6 +996,17 @@ class ScopePlan:
     one_by_one: bool
     combined: tuple | None  # the RuleSet's (pattern, names) for the scope
     by_mask: dict = field(default_factory=dict)  # rule bits -> alternation of just those rules
+    by_bits: dict = field(default_factory=dict)  # rule bits -> their entries, in rule order
+
+    def entries_of(self, mask: int) -> tuple:
+        """The entries of the rules of ``mask``, in rule order."""
+        got = self.by_bits.get(mask)
+        if got is None:
+            got = tuple(e for i, e in sorted(self.entries.items()) if mask >> i & 1)
+            if len(self.by_bits) > 4096:
+                self.by_bits.clear()
+            self.by_bits[mask] = got
+        return got
 
     def alternation(self, mask: int) -> re.Pattern | None:
         """One pattern trying the rules of ``mask`` in order (group ``r<number>`` names the
@@ -783,10 +1038,11 @@ class Scanner:
     """Precheck data for the rules of one RuleSet, numbered in its order.
 
     ``scan(s)`` runs one regex over ``s`` and returns which rule literals occur in it (as
-    bits) and where. Rule ``i`` owns three bits: ``i`` (one of its original ``prefixes``
-    occurs), ``n + i`` (one of its start or lead literals occurs there) and ``2n + i``
-    (one of its needed literals occurs). ``masks`` turns them into the rules that may
-    match ``s``; a rule that cannot is never tried."""
+    bits) and where. Rule ``i`` owns four bits: ``i`` (one of its original ``prefixes``
+    occurs), ``n + i`` (one of its start or lead literals occurs there), ``2n + i`` (one
+    of its needed literals occurs) and ``3n + i`` (one of its second needed set).
+    ``masks`` turns them into the rules that may match ``s``; a rule that cannot is never
+    tried."""
 
     def __init__(self, rules: RuleSet):
         self.ruleset = rules
@@ -799,14 +1055,26 @@ class Scanner:
         self.bits = {w: _or(literals.get(w[:k], 0) for k in range(1, len(w) + 1)) for w in literals}
         self.pattern = _trie_regex(literals) if literals else None
         self.longest = max(map(len, literals), default=1)
+        firsts = {w[0] for w in literals}
+        self.inner = frozenset(w for w in literals if any(ch in firsts for ch in w[1:]))
         self.newline_literals = any("\n" in w for w in literals)
         self._rule_masks()
+        # Rules without literals to look for, tried on many lines: a search over the whole
+        # text says which lines they may match first.
+        self.text_searches = {}
+        for i, (r, f) in enumerate(zip(rules.rules, self.facts)):
+            if r.scope in ("span", "tail-cut") and not (f.start or f.lead or f.needed or f.needed2 or r.prefixes):
+                got = text_search(r, f)
+                if got is not None:
+                    self.text_searches[i] = got
+        self.textual = _or(1 << i for i in self.text_searches)
         # Caches of pure functions of rule-level data (never of an article's text).
         self._masks: dict[tuple, tuple] = {}
         self._end_misfits: dict[str, int] = {}
         self._active: dict[tuple, tuple] = {}
         self._covers: dict[int, tuple] = {}
         self._plans: dict[int, tuple] = {}
+        self._static: dict[int, tuple] = {}
 
     def _literals(self) -> dict[str, int]:
         """Literal -> the bits it owns. Original prefixes led by a common character would
@@ -815,7 +1083,8 @@ class Scanner:
         n, rules = self.n, self.ruleset.rules
         own: dict[str, int] = {}
         for i, (r, f) in enumerate(zip(rules, self.facts)):
-            for lits, bit in ((r.prefixes, 1 << i), (f.start or f.lead, 1 << (n + i)), (f.needed, 1 << (2 * n + i))):
+            for lits, bit in ((r.prefixes, 1 << i), (f.start or f.lead, 1 << (n + i)), (f.needed, 1 << (2 * n + i)),
+                              (f.needed2, 1 << (3 * n + i))):
                 for lit in lits or ():
                     own[lit] = own.get(lit, 0) | bit
         self.unscanned = _or(1 << i for i, r in enumerate(rules)
@@ -826,6 +1095,11 @@ class Scanner:
                     own[p] &= ~(1 << i)
         self._prefix_order = {i: [(p, min(p, key=_char_cost)) for p in sorted(r.prefixes, key=len)]
                               for i, r in enumerate(rules) if r.prefixes}
+        # Unscanned rules whose prefixes hold no white space: a text made from another by
+        # cutting spans out and laying it out again (joins are white space) holds one only if
+        # the other did, so the rounds of an article need not look for them again.
+        self.spaceless = _or(1 << i for i, r in enumerate(rules) if self.unscanned >> i & 1
+                             and not any(ch.isspace() for p in r.prefixes for ch in p))
         # Prefixes with a line break never occur inside a line: test those on the whole text.
         self.multiline_prefixes = [(i, r.prefixes) for i, r in enumerate(rules)
                                    if r.prefixes and any("\n" in p for p in r.prefixes)]
@@ -838,7 +1112,12 @@ class Scanner:
         self.with_start = _or(1 << i for i, f in facts if f.start)
         self.with_lead = _or(1 << i for i, f in facts if not f.start and f.lead)
         self.with_needed = _or(1 << i for i, f in facts if f.needed)
-        self.with_tail = _or(1 << i for i, f in facts if f.tail)
+        self.with_needed2 = _or(1 << i for i, f in facts if f.needed2)
+        # Only whole-line scopes look at whole-string masks: their tail literals are checked.
+        whole = ("line", "lead", "tail", "block")
+        self.with_tail = _or(1 << i for i, f in facts if f.tail and self.ruleset.rules[i].scope in whole)
+        self.tail_search = {i: (_alternatives(f.tail), f.tail_width + max(map(len, f.tail)))
+                            for i, f in facts if self.with_tail >> i & 1}
         self.with_end = [(1 << i, f.end_class) for i, f in facts if f.end_class is not None]
         self.ends_at_end = _or(1 << i for i, f in facts if f.at_end and f.end_class is not None)
         self.by_width = sorted(((f.min_width, 1 << i) for i, f in facts if f.min_width > 1), reverse=True)
@@ -849,38 +1128,81 @@ class Scanner:
         for the positions from ``pos`` to ``stop``."""
         hits = []
         found = 0
-        if self.pattern is not None:
-            search, bits = self.pattern.search, self.bits
-            m = search(s, pos)
-            while m:
-                p = m.start()
-                if stop is not None and p >= stop:
-                    break
-                b = bits[m.group()]
-                hits.append((p, b))
-                found |= b
-                m = search(s, p + 1)  # from the next character: literals may overlap
+        if self.pattern is None:
+            return found, hits
+        bits, inner, search = self.bits, self.inner, self.pattern.search
+        # A literal starting before ``stop`` ends before this: the search need not go on.
+        endpos = len(s) if stop is None else min(len(s), stop + self.longest - 1)
+        # One C-level pass finds the literals that do not overlap; only inside a literal
+        # that another may start in is each position looked at again.
+        for m in self.pattern.finditer(s, pos, endpos):
+            p = m.start()
+            if stop is not None and p >= stop:
+                break
+            w = m.group()
+            b = bits[w]
+            hits.append((p, b))
+            found |= b
+            if w in inner:
+                end = m.end()
+                m = search(s, p + 1, endpos)
+                while m and m.start() < end and (stop is None or m.start() < stop):
+                    b = bits[m.group()]
+                    hits.append((m.start(), b))
+                    found |= b
+                    m = search(s, m.start() + 1, endpos)
         return found, hits
 
-    def scan_lines(self, text: str, lines: list[str]) -> list[tuple[int, list]]:
-        """``scan`` of every line, with one regex pass over the whole text."""
-        if self.newline_literals:
-            return [self.scan(line) for line in lines]
-        found, hits = self.scan(text)
-        out = []
-        k, start = 0, 0
+    def line_infos(self, text: str, lines: list[str], by_line: dict) -> tuple[list, int]:
+        """([(bits, hits, masks) of every line], bits of all lines). ``by_line`` keeps them by
+        line text for the next rounds; an empty one means a first round, scanned with one
+        regex pass over the whole text."""
+        if by_line:
+            infos = list(map(by_line.get, lines))
+            for k, info in enumerate(infos):
+                if info is None:
+                    line = lines[k]
+                    found, hits = self.scan(line)
+                    infos[k] = by_line[line] = (found, hits, self.masks(line, found, hits))
+        elif self.newline_literals:
+            infos = []
+            for line in lines:
+                found, hits = self.scan(line)
+                infos.append(by_line.setdefault(line, (found, hits, self.masks(line, found, hits))))
+        else:
+            infos = self._first_infos(lines, self.scan(text)[1], by_line)
+        bits = 0
+        for info in infos:
+            bits |= info[0]
+        return infos, bits
+
+    def _first_infos(self, lines: list[str], hits: list, by_line: dict) -> list:
+        """``line_infos`` from the hits of the whole text: split by line, with the masks
+        cache looked up here (the common case) rather than through ``masks``."""
+        cache, widest, with_tail, masks = self._masks, self.widest, self.with_tail, self.masks
+        infos = []
+        k, start, n = 0, 0, len(hits)
         for line in lines:
             end = start + len(line)
-            line_hits = []
-            line_bits = 0
-            while k < len(hits) and hits[k][0] < end:
-                p, b = hits[k]
-                line_hits.append((p - start, b))
-                line_bits |= b
-                k += 1
-            out.append((line_bits, line_hits))
+            if k < n and hits[k][0] < end:
+                line_hits = []
+                bits = 0
+                while k < n and hits[k][0] < end:
+                    p, b = hits[k]
+                    line_hits.append((p - start, b))
+                    bits |= b
+                    k += 1
+                at_zero = line_hits[0][1] if line_hits[0][0] == 0 else 0
+            else:
+                line_hits, bits, at_zero = _NO_HITS, 0, 0
+            last = line[-1:]
+            got = cache.get((bits, at_zero, min(len(line), widest), last)) if last and not last.isspace() else None
+            if got is None or got[0] & with_tail:
+                got = masks(line, bits, line_hits)
+            info = by_line[line] = (bits, line_hits, got)
+            infos.append(info)
             start = end + 1
-        return out
+        return infos
 
     def masks(self, s: str, found: int, hits: list) -> tuple[int, int, int, int]:
         """Bits of the rules that may match ``s``, given the literals in it, for each kind of
@@ -897,7 +1219,8 @@ class Scanner:
         if got is None:
             n, full = self.n, self.full
             anywhere = (found >> n) & full
-            base = full & (~self.with_lead | anywhere) & (~self.with_needed | (found >> 2 * n))
+            base = (full & (~self.with_lead | anywhere) & (~self.with_needed | (found >> 2 * n))
+                    & (~self.with_needed2 | (found >> 3 * n)))
             for width, bit in self.by_width:  # too short for the rule
                 if width <= size:
                     break
@@ -918,8 +1241,9 @@ class Scanner:
             whole = got[0]
             while tails:
                 low = tails & -tails
-                f = self.facts[low.bit_length() - 1]
-                if not any(s.find(lit, max(0, size - f.tail_width - len(lit))) >= 0 for lit in f.tail):
+                search, reach = self.tail_search[low.bit_length() - 1]
+                # (From the reach of the longest literal: may keep a rule, never drops one.)
+                if not search(s, max(0, size - reach)):
                     whole &= ~low
                 tails ^= low
             got = (whole, *got[1:])
@@ -944,6 +1268,46 @@ class Scanner:
         return ([h for h in hits if h[0] < a] + self.scan(new, a, vs)[1]
                 + [(p - shift, b) for p, b in hits if p >= ve])
 
+    def rescan_cuts(self, new: str, hits, spans: list, old_len: int) -> list:
+        """``rescan_join`` for many cuts at once: the hits of ``new``, which is a string of
+        length ``old_len`` with ``hits`` less its ``spans`` (sorted, not overlapping). Only
+        literals that may cross a join are looked for again."""
+        if self.pattern is None:
+            return []
+        longest = self.longest
+        pieces, windows = [], []  # (old start, old end, shift) of what is kept; new spans to rescan
+        pos = removed = 0
+        for s, e in spans + [(old_len, old_len)]:
+            if s > pos or s == old_len:
+                pieces.append((pos, s, removed))
+            join = s - removed  # where the piece after this cut starts in ``new``
+            if s < old_len:
+                lo = max(0, join - longest + 1)
+                if windows and lo <= windows[-1][1]:
+                    windows[-1][1] = join
+                else:
+                    windows.append([lo, join])
+            removed += e - s
+            pos = e
+        out = []
+        w, j = 0, 0
+        for p, b in hits:
+            while j < len(pieces) and p >= pieces[j][1]:
+                j += 1
+            if j == len(pieces) or p < pieces[j][0]:
+                continue  # cut out
+            q = p - pieces[j][2]
+            while w < len(windows) and q >= windows[w][1]:
+                w += 1
+            if w < len(windows) and q >= windows[w][0]:
+                continue  # looked for again below
+            out.append((q, b))
+        for lo, hi in windows:
+            if hi > lo:
+                out += self.scan(new, lo, hi)[1]
+        out.sort()
+        return out
+
     def has_prefix(self, i: int, s: str) -> bool:
         """The original prefix test of rule ``i`` on ``s``. A prefix whose rarest character
         is absent is skipped: looking for one character is many times cheaper."""
@@ -959,18 +1323,25 @@ class Scanner:
             got = self._covers[id(rules)] = (rules, all(id(r) in self.number for r in rules.rules))
         return got[1]
 
-    def active(self, rules: RuleSet, text: str, line_bits: int) -> RuleSet:
-        """The rules whose literal prefixes occur in the text, from the bits of the lines."""
+    def present(self, text: str, line_bits: int, absent: int = 0) -> int:
+        """Bits of the rules whose literal prefixes occur in the text, from the bits of the
+        lines. ``absent``: rules known to be absent (see ``spaceless``)."""
         present = line_bits & self.prefixed
         for i, prefixes in self.multiline_prefixes:
             if any(p in text for p in prefixes):
                 present |= 1 << i
-        unknown = self.unscanned & ~present
+        unknown = self.unscanned & ~present & ~absent
         while unknown:
             low = unknown & -unknown
             if self.has_prefix(low.bit_length() - 1, text):
                 present |= low
             unknown ^= low
+        return present
+
+    def active(self, rules: RuleSet, text: str, line_bits: int, present: int | None = None) -> RuleSet:
+        """The rules whose literal prefixes occur in the text, from the bits of the lines."""
+        if present is None:
+            present = self.present(text, line_bits)
         key = (id(rules), present)
         got = self._active.get(key)
         if got is None or got[0] is not rules:
@@ -980,6 +1351,35 @@ class Scanner:
                 self._active.clear()
             got = self._active[key] = (rules, rules if all(mask) else _subset(rules, mask))
         return got[1]
+
+    def bits_of(self, rules: RuleSet) -> int:
+        """Bits of the rules of ``rules`` (set up by ``setup``)."""
+        return self._static[id(rules)][2]
+
+    def setup(self, rules: RuleSet, text: str, line_bits: int, absent: int = 0) -> tuple[dict, dict, bool, int]:
+        """(scope -> ScopePlan, scope -> bits of its active rules, whether the plans are
+        those of all of ``rules``, ``present``) for ``rules`` on ``text``: the active rules
+        are those whose literal prefixes occur in it, and those without prefixes.
+
+        When every rule keeps its meaning inside a combined alternation (the usual case),
+        the plans of all of ``rules`` serve every text, with the inactive rules masked out.
+        Otherwise each set of active rules gets its own plans, as the combined pattern of
+        just those rules is what the original ran."""
+        got = self._static.get(id(rules))
+        if got is None or got[0] is not rules:
+            plain = all(_combines_plainly(r) for r in rules.rules)
+            plans = self.plans(rules) if plain else None
+            number = self.number
+            mine = _or(1 << number[id(r)] for r in rules.rules)
+            unprefixed = _or(1 << number[id(r)] for r in rules.rules if r.prefixes is None)
+            got = self._static[id(rules)] = (rules, plans, mine, unprefixed)
+        _, plans, mine, unprefixed = got
+        present = self.present(text, line_bits, absent)
+        if plans is None:
+            plans = self.plans(self.active(rules, text, line_bits, present))
+            return plans, {scope: plan.rules for scope, plan in plans.items()}, False, present
+        active = mine & (unprefixed | present)
+        return plans, {scope: plan.rules & active for scope, plan in plans.items()}, True, present
 
     def plans(self, active: RuleSet) -> dict[str, ScopePlan]:
         """Scope -> plan for a RuleSet of this scanner's rules (scopes without rules left out)."""
@@ -995,10 +1395,20 @@ class Scanner:
         entries = {}
         for r in rules:
             i = self.number[id(r)]
-            entries[i] = (r, i, self.facts[i], _after_lookbehind(r.pattern, self.facts[i]))
-        combined = active.combined.get(scope)
-        one_by_one = combined is None or combined[0] is None or all(_combines_plainly(r) for r in rules)
+            entries[i] = (r, i, self.facts[i], _after_search(r.pattern, self.facts[i]))
+        if all(_combines_plainly(r) for r in rules):
+            return ScopePlan(entries, _or(1 << i for i in entries), True, None)
+        combined = active.combined_for(scope)
+        one_by_one = combined is None or combined[0] is None
         return ScopePlan(entries, _or(1 << i for i in entries), one_by_one, combined)
+
+
+_NO_HITS = ()  # the hits of a line without literals (shared, never mutated)
+
+
+def _alternatives(words) -> "callable":
+    """``search(s, pos)`` for any of ``words``."""
+    return re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))).search
 
 
 def _or(values) -> int:
@@ -1017,20 +1427,92 @@ def _combines_plainly(rule: Rule) -> bool:
 
 
 @lru_cache(maxsize=1024)
-def _after_lookbehind_cached(pattern: re.Pattern, chars: str) -> re.Pattern | None:
+def _after_search_cached(pattern: re.Pattern, source: str | None, width: int, at_start: bool) -> tuple | None:
+    if source is None:
+        return None, width, at_start, None
     try:
-        return re.compile(f"[{re.escape(chars)}](?:{pattern.pattern})", pattern.flags)
+        return (re.compile(f"(?:{source})(?:{pattern.pattern})", pattern.flags), width, at_start,
+                re.compile(f"(?:{source})", pattern.flags))
     except re.error:
         return None
 
 
-def _after_lookbehind(pattern: re.Pattern, facts: LiteralFacts) -> re.Pattern | None:
-    """For a pattern opening with ``(?<=[.!?])``: the same pattern behind a consuming
-    ``[.!?]``, which the engine scans for quickly. A match of it at q means a match of the
-    original at q + 1."""
-    if not facts.lookbehind or not facts.plain or facts.min_width < 1:
+def _after_search(pattern: re.Pattern, facts: LiteralFacts) -> tuple | None:
+    """For a pattern opening with lookbehinds (``(?<=[.!?])X``, see ``LiteralFacts.after``):
+    (the same pattern behind what the lookbehinds look at, consumed, which the regex engine
+    scans for quickly, or None if only ``^`` is left; the width of that; whether a match may
+    start at 0; a pattern for just what the lookbehinds look at). A match of the search
+    pattern at q means a match of the original at q + width. Only for strings without a
+    line break."""
+    if not facts.after or not facts.plain or facts.min_width < 1:
         return None
-    return _after_lookbehind_cached(pattern, facts.lookbehind)
+    return _after_search_cached(pattern, *facts.after)
+
+
+@lru_cache(maxsize=1024)
+def _text_search_cached(pattern: re.Pattern, after: tuple | None) -> tuple | None:
+    from re import _constants as c, _parser as p
+
+    try:
+        if not _line_local(p.parse(pattern.pattern, pattern.flags).data, c, pattern.flags):
+            return None
+        flags = pattern.flags | re.MULTILINE
+        if after and after[0] is not None and not after[2]:
+            return re.compile(f"(?:{after[0]})(?:{pattern.pattern})", flags), after[1]
+        return re.compile(pattern.pattern, flags), 0
+    except (re.error, RecursionError):
+        return None
+
+
+def text_search(rule: Rule, facts: LiteralFacts) -> tuple | None:
+    """(pattern, width) that finds, over a whole text, every place where ``rule`` matches
+    one of its lines (at a match's start less ``width``), and maybe more; None if that does
+    not hold for the pattern. With ``^`` and ``$`` at line breaks (MULTILINE) the text
+    gives each line what the line alone gives, since the pattern only looks forward with
+    positive constructs, and what its negative ones look at never includes a line break."""
+    return _text_search_cached(rule.pattern, facts.after)
+
+
+def _line_local(items, c, flags, negative: bool = False) -> bool:
+    for op, av in items:
+        if str(op) in _SINGLE:
+            if negative and _may_take_newline(op, av, c, flags):
+                return False
+        elif op is c.AT:
+            if av not in (c.AT_BEGINNING, c.AT_END, c.AT_BOUNDARY, c.AT_NON_BOUNDARY):
+                return False
+        elif op is c.BRANCH:
+            if not all(_line_local(b, c, flags, negative) for b in av[1]):
+                return False
+        elif op is c.SUBPATTERN:
+            if av[1] or av[2] or not _line_local(av[3], c, flags, negative):
+                return False
+        elif op in (c.MAX_REPEAT, c.MIN_REPEAT):  # not possessive: it must be free to give back
+            if not _line_local(av[2], c, flags, negative):
+                return False
+        elif op is c.ASSERT:
+            if not _line_local(av[1], c, flags, negative):
+                return False
+        elif op is c.ASSERT_NOT:
+            if not _line_local(av[1], c, flags, True):
+                return False
+        else:  # atomic groups, group references, conditionals
+            return False
+    return True
+
+
+def _may_take_newline(op, av, c, flags) -> bool:
+    if op is c.LITERAL:
+        return av == 10
+    if op is c.ANY:
+        return bool(flags & re.DOTALL)
+    if op is c.CATEGORY:
+        return av not in (c.CATEGORY_NOT_SPACE, c.CATEGORY_DIGIT, c.CATEGORY_WORD)
+    got = _char_set(op, av, c)
+    if got is None:
+        return True
+    negated, chars = got
+    return ("\n" in chars) != negated
 
 
 @lru_cache(maxsize=64)

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import html
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field, replace
+from itertools import accumulate
+from operator import eq as _EQ
 from pathlib import Path
 
 from . import noise
@@ -230,10 +232,12 @@ def find_noise(text: str, publisher: str | None = None, url: str | None = None) 
 # --- the noise pass ---------------------------------------------------------------------
 #
 # The pass follows the rules' semantics step by step; it is fast because it skips regex
-# calls that cannot match. ``noise.Scanner`` finds, in one regex pass, which rule literals
-# occur in each line; a rule needing an absent literal is not tried (``_Line.masks``).
-# Pure regex results are kept in a memo shared by the rounds of one article, so the
-# confirmation round re-runs only what changed lines need.
+# calls that cannot match and keeps per-line Python work small. ``noise.Scanner`` finds, in
+# one regex pass over the text, which rule literals occur in each line; a rule needing an
+# absent literal is not tried (the line's masks). Line state is kept in flat lists, and the
+# bookkeeping of cuts exists only for the few lines that get cut. Pure regex results are
+# kept in a memo shared by the rounds of one article, so the confirmation round re-runs
+# only what changed lines need.
 
 @dataclass
 class _Fields:
@@ -244,78 +248,63 @@ class _Fields:
     published: str | None
 
 
-# What a rule is asked to do on a view: indexes into ``_Line.masks``.
+# What a rule is asked to do on a view: indexes into a line's masks.
 WHOLE, AT_START, ANYWHERE, PREFIXED = range(4)
 
 
-class _Line:
-    """One line of the text and what has been cut from it. The view (the line without its
-    cuts), the scanner's literal hits in it and the masks of rules that may match it are
-    kept up to date as cuts are added."""
+class _Cuts:
+    """What has been cut from one line: the cuts in line offsets, sorted, and the map from
+    view offsets (the line without its cuts) back to line offsets."""
 
-    __slots__ = ("start", "text", "cut", "view", "alive", "bits", "hits", "masks", "_starts", "_offsets")
+    __slots__ = ("spans", "starts", "offsets")
 
-    def __init__(self, start: int, text: str, scanned: tuple):
-        self.start = start  # offset of the line in the text
-        self.text = text
-        self.cut: list = []  # removed (start, end) within the line, sorted
-        self.view = text  # the line with its cuts taken out
-        self.alive = bool(text)  # something besides white space is left
-        self.bits, self.hits, self.masks = scanned  # see noise.Scanner.scan / masks
-        self._starts: list[int] = []  # view offset where each kept piece starts
-        self._offsets: list[int] = []  # line offset minus view offset, per kept piece
+    def __init__(self):
+        self.spans: list = []
+        self.starts: list[int] = []  # view offset where each kept piece starts
+        self.offsets: list[int] = []  # line offset minus view offset, per kept piece
 
     def to_line(self, k: int) -> int:
-        """The line offset of view offset ``k``."""
-        if not self.cut:
-            return k
-        return k + self._offsets[bisect_right(self._starts, k) - 1]
+        return k + self.offsets[bisect_right(self.starts, k) - 1]
 
-    def first_at_or_after(self, pos: int) -> int:
-        """The first view offset whose line offset is >= ``pos`` (len(view) if none)."""
-        if not self.cut:
-            return pos
-        ends = self._starts[1:] + [len(self.view)]
-        for start, end, offset in zip(self._starts, ends, self._offsets):
+    def first_at_or_after(self, pos: int, view_len: int) -> int:
+        """The first view offset whose line offset is >= ``pos`` (``view_len`` if none)."""
+        ends = self.starts[1:] + [view_len]
+        for start, end, offset in zip(self.starts, ends, self.offsets):
             if end + offset > pos:
                 return max(start, pos - offset)
-        return len(self.view)
+        return view_len
 
-    def add_cut(self, ls: int, le: int, vs: int, ve: int, scanner: noise.Scanner) -> None:
-        """Cut line span [ls, le), which is view span [vs, ve)."""
-        if vs == 0 and ve == len(self.view):  # the whole view goes: nothing is left to scan
-            self.cut.append((ls, le))
-            self.cut.sort()
-            self.view, self.alive, self.bits, self.hits = "", False, 0, []
-            self.masks, self._starts, self._offsets = _NOTHING, [], []
-            return
-        view = self.view[:vs] + self.view[ve:]
-        self.hits = scanner.rescan_join(view, self.hits, vs, ve)
-        self.cut.append((ls, le))
-        self.cut.sort()
+    def add(self, ls: int, le: int, line_len: int) -> None:
+        self.spans.append((ls, le))
+        self.spans.sort()
         starts, offsets = [], []
         pos = vlen = 0
-        for s, e in self.cut:
+        for s, e in self.spans:
             if s > pos:
                 starts.append(vlen)
                 offsets.append(pos - vlen)
                 vlen += s - pos
             pos = max(pos, e)
-        if pos < len(self.text):
+        if pos < line_len:
             starts.append(vlen)
             offsets.append(pos - vlen)
-        self.view = view
-        self._starts, self._offsets = starts, offsets
-        self.alive = bool(self.view.strip())
-        bits = 0
-        for _, b in self.hits:
-            bits |= b
-        self.bits = bits
-        self.masks = scanner.masks(self.view, bits, self.hits)
+        self.starts, self.offsets = starts, offsets
 
 
 _MISSING = object()
 _NOTHING = (0, 0, 0, 0)  # the masks of an empty view
+_GONE = _Cuts()  # the cuts of a line cut whole at once (never looked into: its view is empty)
+
+
+
+
+def _removal(start: int, end: int, rule: str, kind: str, text: str, rnd: int) -> Removal:
+    """``Removal(...)``, built without the frozen dataclass's per-field setattr calls (an
+    equal object, at a third of the cost)."""
+    r = object.__new__(Removal)
+    r.__dict__.update(start=start, end=end, rule=rule, kind=kind, text=text, round=rnd)
+    return r
+
 
 # Whole-line noise is short: longer lines are body paragraphs and skip those rules.
 MAX_NOISE_LINE = 400
@@ -323,64 +312,124 @@ MAX_HEADER_LINE = 120
 
 
 class _Pass:
-    def __init__(self, text: str, lines: list[str], scanned: list, rules: RuleSet, fields: _Fields,
-                 scanner: noise.Scanner, memo: dict, rnd: int = 0):
+    """One round over the lines of a text. Line ``i`` is ``texts[i]`` at offset
+    ``starts[i]``; ``views[i]`` is what is left of it, ``alive[i]`` whether anything but
+    white space is left, ``masks[i]`` the rules that may match the view (see
+    ``noise.Scanner.masks``) and ``hits[i]`` the scanner's literal hits in it."""
+
+    def __init__(self, text: str, lines: list[str], infos: list, plans: dict, scope_bits: dict,
+                 fields: _Fields, scanner: noise.Scanner, memo: dict, rnd: int = 0,
+                 settled: dict | None = None, tail_settled: dict | None = None):
         self.text = text
-        self.rules = rules
         self.fields = fields
         self.scanner = scanner
-        self.plans = scanner.plans(rules)  # scope -> noise.ScopePlan of the active rules
-        # Bits of the active rules of each scope, for one-operation line tests.
-        self.scope_bits = {scope: plan.rules for scope, plan in self.plans.items()}
+        self.plans = plans  # scope -> noise.ScopePlan
+        self.scope_bits = scope_bits  # scope -> bits of its active rules
         # Regex results by (rule number, kind of call, string[, offset]): the rounds of one
         # article see mostly the same lines, and a pure call need not run twice.
         self.memo = memo
         self.round = rnd
-        self.lines: list[_Line] = []
-        pos = 0
-        for raw, got in zip(lines, scanned):
-            self.lines.append(_Line(pos, raw, got))
-            pos += len(raw) + 1
+        self.texts = lines
+        self.starts = list(accumulate([len(line) + 1 for line in lines[:-1]], initial=0))
+        self.views = list(lines)
+        self.alive = list(map(bool, lines))
+        self.masks = [info[2] for info in infos]
+        self.hits = [info[1] for info in infos]
+        self.cuts: dict[int, _Cuts] = {}
         self.found: list[Removal] = []
+        # Line text -> bits of the rules it went through in an earlier round, none of which
+        # can match it as a line rule or a span (see ``_Rounds``); and the lines left whole
+        # only because their captions were kept, which do not settle.
+        self.settled = {} if settled is None else settled
+        self.unsettled: set[int] = set()
+        # The same for tail-cut rules, none of which can match such a line at all.
+        self.tail_settled = {} if tail_settled is None else tail_settled
+        self.new_tail_settled: set[str] = set()
+        # Rules with a text search in use (``noise.Scanner.text_searches``), those done (from
+        # ``text_from`` on), and per line the bits of those that found something there.
+        self.textual, self.text_done, self.text_bits, self.text_from = 0, 0, {}, 0
 
     # Prechecks ------------------------------------------------------------------------
-    def candidates(self, scope: str, ln: _Line, how: int) -> list:
+    def candidates(self, scope: str, i: int, how: int, limit: int = -1):
         """The entries (rule, number, facts, search helper) of the active rules of ``scope``
-        that may match the view of ``ln`` for a call of kind ``how``, in rule order.
-        PREFIXED includes the original prefix filter of span and tail-cut rules."""
-        plan = self.plans.get(scope)
-        if plan is None:
-            return []
-        ok = ln.masks[how] & plan.rules
-        out = []
-        entries = plan.entries
-        check = ok & self.scanner.unscanned if how == PREFIXED else 0
-        while ok:  # lowest bit first: rule order
-            low = ok & -ok
-            i = low.bit_length() - 1
-            if not (check & low) or self.has_prefix(i, ln.view):
-                out.append(entries[i])
-            ok ^= low
-        return out
+        (and of ``limit``) that may match view ``i`` for a call of kind ``how``, in rule
+        order. PREFIXED includes the original prefix filter of span and tail-cut rules."""
+        ok = self.masks[i][how] & self.scope_bits.get(scope, 0) & limit
+        if ok & self.textual:
+            ok = self.on_line(ok, i)
+        if not ok:
+            return ()
+        entries = self.plans[scope].entries_of(ok)
+        if how == PREFIXED and ok & self.scanner.unscanned:
+            unscanned, view = self.scanner.unscanned, self.views[i]
+            entries = [e for e in entries if not (unscanned >> e[1] & 1) or self.has_prefix(e[1], view)]
+        return entries
 
-    def has_prefix(self, i: int, view: str) -> bool:
-        key = (i, "prefix", view)
+    def on_line(self, ok: int, i: int) -> int:
+        """``ok`` less the rules with a text search (``noise.Scanner.text_searches``) that
+        find nothing on line ``i`` (a whole line: a cut one is left to its own search)."""
+        textual = ok & self.textual
+        if not textual or i in self.cuts:
+            return ok
+        missing = textual & ~self.text_done
+        while missing:
+            low = missing & -missing
+            self._search_text(low.bit_length() - 1)
+            self.text_done |= low
+            missing ^= low
+        return ok & ~(textual & ~self.text_bits.get(i, 0))
+
+    def use_text(self, lines: int, start: int) -> None:
+        """Whether text searches serve the next stage: they pay for themselves only over
+        many lines (a line seen in an earlier round has its results kept)."""
+        self.textual = self.scanner.textual if lines > 3 else 0
+        self.text_done, self.text_bits, self.text_from = 0, {}, start
+
+    def _search_text(self, k: int) -> None:
+        """Mark the lines where rule ``k``'s text search finds something (from ``text_from``)."""
+        search, width = self.scanner.text_searches[k]
+        text, starts, text_bits = self.text, self.starts, self.text_bits
+        bit = 1 << k
+        p = self.text_from
+        while True:
+            m = search.search(text, p)
+            if m is None:
+                return
+            j = bisect_right(starts, m.start() + width) - 1
+            text_bits[j] = text_bits.get(j, 0) | bit
+            if j + 1 >= len(starts):
+                return
+            p = max(starts[j + 1] - width, m.start() + 1)  # on to the next line
+
+    def has_prefix(self, k: int, view: str) -> bool:
+        key = (k, "prefix", view)
         got = self.memo.get(key)
         if got is None:
-            got = self.memo[key] = self.scanner.has_prefix(i, view)
+            got = self.memo[key] = self.scanner.has_prefix(k, view)
         return got
 
-    def matches(self, entry, ln: _Line, pos: int = 0):
+    def matches(self, entry, i: int, pos: int = 0):
         """Exactly ``rule.pattern.finditer(view, pos)``, trying only where a match can start."""
-        rule, i, facts, after_lookbehind = entry
-        view = ln.view
+        rule, k, facts, after = entry
+        view = self.views[i]
+        if facts.tail_stop is not None:
+            # Made of lead characters up to the end: a match starts after the last other one.
+            s = facts.tail_stop.search(view[::-1])
+            if s is not None:
+                pos = max(pos, len(view) - s.start())
         if (facts.start or facts.lead) and facts.min_width >= 1:
             # A match starts at one of the start literals (or in the lead run before one of
             # the lead literals): try only there, in order.
-            bit = 1 << (self.scanner.n + i)
-            starts = [p for p, b in ln.hits if b & bit]
-            if facts.lead:
-                starts = _lead_starts(view, starts, facts.lead_class)
+            bit = 1 << (self.scanner.n + k)
+            starts = [p for p, b in self.hits[i] if b & bit]
+            if not facts.start:
+                if facts.lead_width > 64:  # too many places in a run to try one by one
+                    if facts.lead_stop is not None:
+                        yield from _lead_runs(rule.pattern, view, starts, facts, after, pos)
+                        return
+                    starts = None
+                else:
+                    starts = _lead_starts(view, starts, facts.lead_class)
             if starts is not None:
                 match = rule.pattern.match
                 for p in starts:
@@ -390,15 +439,23 @@ class _Pass:
                             yield m
                             pos = m.end()
                 return
-        if after_lookbehind is not None:
-            # (?<=[.!?])X: search "[.!?](?:(?<=[.!?])X)", which the engine scans quickly;
-            # a match of it at q is the original's next match, at q + 1.
+        if after is not None:
+            search, width, at_start, _ = after
             match = rule.pattern.match
+            if at_start and pos == 0:
+                m = match(view, 0)
+                if m:
+                    yield m
+                    pos = m.end()
+            if search is None:  # only ^ is left: nowhere else
+                return
+            # (?<=[.!?] )X: search "[.!?] (?:(?<=[.!?] )X)", which the engine scans quickly;
+            # a match of it at q is the original's next match, at q + width.
             while True:
-                d = after_lookbehind.search(view, max(pos - 1, 0))
+                d = search.search(view, max(pos - width, 0))
                 if d is None:
                     return
-                m = match(view, d.start() + 1)
+                m = match(view, d.start() + width)
                 if m is None:  # cannot happen; stay exact regardless
                     break
                 yield m
@@ -413,24 +470,82 @@ class _Pass:
         return m
 
     # Recording -------------------------------------------------------------------
-    def cut(self, line: _Line, vs: int, ve: int, rule: str, kind: str) -> None:
-        """Cut view span [vs, ve) of a line."""
+    def cut(self, i: int, vs: int, ve: int, rule: str, kind: str) -> None:
+        """Cut view span [vs, ve) of line ``i``."""
         if ve <= vs:
             return
-        ls, le = line.to_line(vs), line.to_line(ve - 1) + 1
-        line.add_cut(ls, le, vs, ve, self.scanner)
-        self.found.append(Removal(line.start + ls, line.start + le, rule, kind, line.text[ls:le], self.round))
+        view = self.views[i]
+        text = self.texts[i]
+        cuts = self.cuts.get(i)
+        whole = vs == 0 and ve == len(view)
+        if cuts is None:
+            ls, le = vs, ve
+            if whole:  # a whole line: no view offsets to keep
+                self.cuts[i] = _GONE
+                self.views[i], self.alive[i], self.hits[i], self.masks[i] = "", False, (), _NOTHING
+                self.found.append(_removal(self.starts[i], self.starts[i] + le, rule, kind, text, self.round))
+                return
+            cuts = self.cuts[i] = _Cuts()
+        else:
+            ls, le = cuts.to_line(vs), cuts.to_line(ve - 1) + 1
+        cuts.add(ls, le, len(text))
+        if whole:  # the whole view goes: nothing is left to scan
+            self.views[i], self.alive[i], self.hits[i], self.masks[i] = "", False, (), _NOTHING
+        else:
+            view = view[:vs] + view[ve:]
+            hits = self.hits[i] = self.scanner.rescan_join(view, self.hits[i], vs, ve)
+            self.views[i] = view
+            self.alive[i] = bool(view) and not view.isspace()
+            bits = 0
+            for _, b in hits:
+                bits |= b
+            self.masks[i] = self.scanner.masks(view, bits, hits)
+        start = self.starts[i]
+        self.found.append(_removal(start + ls, start + le, rule, kind, text[ls:le], self.round))
 
-    def cut_line(self, line: _Line, rule: str, kind: str) -> None:
-        self.cut(line, 0, len(line.view), rule, kind)
+    def cut_many(self, i: int, plan: list) -> None:
+        """``cut`` of each (start, end, rule, kind) of ``plan`` (view spans in order, not
+        overlapping) from the right, done at once on a line not cut yet: the view, its
+        hits and masks are worked out once rather than after every cut."""
+        plan = [p for p in plan if p[1] > p[0]]
+        if len(plan) < 2 or i in self.cuts:
+            for s, e, rule_id, kind in reversed(plan):
+                self.cut(i, s, e, rule_id, kind)
+            return
+        text, start, rnd = self.texts[i], self.starts[i], self.round
+        for s, e, rule_id, kind in reversed(plan):
+            self.found.append(_removal(start + s, start + e, rule_id, kind, text[s:e], rnd))
+        spans = [(s, e) for s, e, _, _ in plan]
+        cuts = self.cuts[i] = _Cuts()
+        cuts.spans = spans[:-1]
+        cuts.add(*spans[-1], len(text))
+        view = "".join(text[a:b] for a, b in zip([0] + [e for _, e in spans], [s for s, _ in spans] + [len(text)]))
+        if not view:
+            self.views[i], self.alive[i], self.hits[i], self.masks[i] = "", False, (), _NOTHING
+            return
+        hits = self.hits[i] = self.scanner.rescan_cuts(view, self.hits[i], spans, len(text))
+        self.views[i] = view
+        self.alive[i] = not view.isspace()
+        bits = 0
+        for _, b in hits:
+            bits |= b
+        self.masks[i] = self.scanner.masks(view, bits, hits)
+
+    def cut_line(self, i: int, rule: str, kind: str) -> None:
+        self.cut(i, 0, len(self.views[i]), rule, kind)
+
+    def first_at_or_after(self, i: int, pos: int) -> int:
+        """The first view offset of line ``i`` whose line offset is >= ``pos``."""
+        cuts = self.cuts.get(i)
+        return pos if cuts is None else cuts.first_at_or_after(pos, len(self.views[i]))
 
     # Matching ---------------------------------------------------------------------
-    def full_rule(self, scope: str, ln: _Line):
-        """The first active rule of ``scope`` matching the whole view of ``ln``, and its match."""
+    def full_rule(self, scope: str, i: int):
+        """The first active rule of ``scope`` matching the whole view of line ``i``, and its match."""
         plan = self.plans.get(scope)
         if plan is None:
             return None, None
-        s = ln.view
+        s = self.views[i]
         if not plan.one_by_one:  # the combined pattern as the original ran it, unfiltered
             pat, names = plan.combined
             m = pat.fullmatch(s)
@@ -438,7 +553,7 @@ class _Pass:
                 return None, None
             rule = names[m.lastgroup]
             return rule, rule.pattern.fullmatch(s) or m
-        ok = ln.masks[WHOLE] & plan.rules
+        ok = self.masks[i][WHOLE] & self.scope_bits[scope]
         if not ok:
             return None, None
         # The first candidate that matches, as the combined pattern would find it; several
@@ -451,7 +566,7 @@ class _Pass:
                 m = pat.fullmatch(s)
                 entry = plan.entries[int(m.lastgroup[1:])] if m else None
             else:
-                entry = next((e for e in self.candidates(scope, ln, WHOLE) if self.fullmatch(e, s)), None)
+                entry = next((e for e in self.candidates(scope, i, WHOLE) if self.fullmatch(e, s)), None)
             self.memo[key] = entry
         return (entry[0], self.fullmatch(entry, s)) if entry else (None, None)
 
@@ -481,18 +596,19 @@ class _Pass:
         # candidate rules share one alternation, applied in a single C-level map), then act
         # on the matches in line order, as the original loop did.
         decided = self._decide_lines(plan)
-        for i, ln in enumerate(self.lines):
-            if i not in decided or not ln.alive:
+        alive = self.alive
+        for i in sorted(decided):
+            if not alive[i]:
                 continue
             rule, m = decided[i]
             if rule:
                 self.lift(rule, m)
-                self.cut_line(ln, rule.id, rule.kind)
+                self.cut_line(i, rule.id, rule.kind)
                 # A label that introduces or credits a headline: "Xem thêm:" then the
                 # related headline; an embedded video's title then "Video: <credit>".
                 # Only a bare label introduces headlines on the lines after it; "Xem thêm:
                 # <headline>" carries its headline itself.
-                if rule.headline_after and len(ln.text.split()) <= 4:
+                if rule.headline_after and len(self.texts[i].split()) <= 4:
                     self._cut_headlines_after(i, rule)
                 if rule.headline_before:
                     self._cut_if_headline(self._neighbour(i, -1), rule)
@@ -501,52 +617,64 @@ class _Pass:
         """Line number -> (rule, match) of the first line rule matching the whole line, for
         the lines the line rules apply to (short, alive; the view is the whole line here)."""
         decided, todo = {}, {}
-        for i, ln in enumerate(self.lines):
-            if len(ln.text) > MAX_NOISE_LINE or not ln.alive:
+        texts, alive = self.texts, self.alive
+        if not plan.one_by_one:
+            for i, text in enumerate(texts):
+                if alive[i] and len(text) <= MAX_NOISE_LINE:
+                    decided[i] = self.full_rule("line", i)
+            return decided
+        bits = self.scope_bits["line"]
+        settled = self.settled
+        # No memo here: a line seen in an earlier round is settled, and one alternation
+        # per line costs less than keeping its result.
+        for i, masks in enumerate(self.masks):
+            ok = masks[WHOLE] & bits
+            if not ok or not alive[i] or len(texts[i]) > MAX_NOISE_LINE:
                 continue
-            ok = ln.masks[WHOLE] & plan.rules
-            if not plan.one_by_one:
-                decided[i] = self.full_rule("line", ln)
-            elif ok:
-                entry = self.memo.get((ok, "first-fullmatch", ln.text), _MISSING)
-                if entry is _MISSING:
-                    todo.setdefault(ok, []).append(i)
-                elif entry:
-                    decided[i] = (entry[0], self.fullmatch(entry, ln.text))
+            seen = settled.get(texts[i])
+            if seen is not None:
+                ok &= ~seen  # only rules not tried on this line in an earlier round
+                if not ok:
+                    continue
+            got = todo.get(ok)
+            if got is None:
+                todo[ok] = [i]
+            else:
+                got.append(i)
         for ok, numbers in todo.items():
             pat = plan.alternation(ok)
             if pat is None:
                 for i in numbers:
-                    decided[i] = self.full_rule("line", self.lines[i])
+                    decided[i] = self.full_rule("line", i)
                 continue
-            for i, m in zip(numbers, map(pat.fullmatch, [self.lines[i].text for i in numbers])):
-                entry = self.memo[(ok, "first-fullmatch", self.lines[i].text)] = \
-                    plan.entries[int(m.lastgroup[1:])] if m else None
-                if entry:
-                    decided[i] = (entry[0], self.fullmatch(entry, self.lines[i].text))
+            for i, m in zip(numbers, map(pat.fullmatch, [texts[i] for i in numbers])):
+                if m:
+                    entry = plan.entries[int(m.lastgroup[1:])]
+                    decided[i] = (entry[0], self.fullmatch(entry, texts[i]))
         return decided
 
     def _neighbour(self, i: int, step: int):
         j = i + step
-        while 0 <= j < len(self.lines):
-            if self.lines[j].alive:
-                return self.lines[j]
+        alive = self.alive
+        while 0 <= j < len(alive):
+            if alive[j]:
+                return j
             j += step
         return None
 
-    def _cut_if_headline(self, ln, rule) -> None:
-        if ln is not None and _headline_like(ln.view):
-            self.cut_line(ln, rule.id, rule.kind)
+    def _cut_if_headline(self, i, rule) -> None:
+        if i is not None and _headline_like(self.views[i]):
+            self.cut_line(i, rule.id, rule.kind)
 
     def _cut_headlines_after(self, i: int, rule, limit: int = 6) -> None:
         """The run of headline-like lines after a related-stories label (at most ``limit``);
         the first line that reads like a paragraph ends the box."""
-        for ln in self.lines[i + 1:]:
-            if not ln.alive:
+        for j in range(i + 1, len(self.texts)):
+            if not self.alive[j]:
                 continue
-            if limit == 0 or not _headline_like(ln.view, allow_question=True):
+            if limit == 0 or not _headline_like(self.views[j], allow_question=True):
                 return
-            self.cut_line(ln, rule.id, rule.kind)
+            self.cut_line(j, rule.id, rule.kind)
             limit -= 1
 
     def spans(self) -> None:
@@ -555,16 +683,24 @@ class _Pass:
             return
         plans = []
         caption_chars = 0
-        for ln in self.lines:
-            if not ln.alive or not ln.masks[PREFIXED] & rules:
-                continue
-            view = ln.view
+        alive, views, memo, settled, cuts = self.alive, self.views, self.memo, self.settled, self.cuts
+        todo = []
+        for i, masks in enumerate(self.masks):
+            if masks[PREFIXED] & rules and alive[i]:
+                seen = None if i in cuts else settled.get(views[i])
+                if seen is None:
+                    todo.append((i, -1))
+                elif masks[PREFIXED] & rules & ~seen:
+                    todo.append((i, ~seen))  # only rules not tried on this line before
+        self.use_text(len(todo), 0)
+        for i, limit in todo:
+            view = views[i]
             hits = []
-            for entry in self.candidates("span", ln, PREFIXED):  # rule by rule, in order
+            for entry in self.candidates("span", i, PREFIXED, limit):  # rule by rule, in order
                 key = (entry[1], "spans", view)
-                spans = self.memo.get(key)
+                spans = memo.get(key)
                 if spans is None:
-                    spans = self.memo[key] = [m.span() for m in self.matches(entry, ln) if m.end() > m.start()]
+                    spans = memo[key] = [m.span() for m in self.matches(entry, i) if m.end() > m.start()]
                 hits += [(s, e, entry[0]) for s, e in spans]
             if not hits:
                 continue
@@ -583,34 +719,35 @@ class _Pass:
                     caption_chars += s - cs
                 plan.append((s, e, rule.id, rule.kind))
                 prev_end = e
-            plans.append((ln, plan))
+            plans.append((i, plan))
         # A page that is mostly captions is a photo story: there the captions are the body.
         keep_captions = caption_chars > 0.35 * len(self.text)
-        for ln, plan in plans:
-            for s, e, rule_id, kind in reversed(plan):
-                if keep_captions and kind == "caption":
-                    continue
-                self.cut(ln, s, e, rule_id, kind)
+        for i, plan in plans:
+            if keep_captions and any(kind == "caption" for *_, kind in plan):
+                self.unsettled.add(i)
+                plan = [p for p in plan if p[3] != "caption"]
+            self.cut_many(i, plan)
 
     def blocks(self) -> None:
         rules = self.scope_bits.get("block", 0)
         if not rules:
             return
         total = max(len(self.text), 1)
-        for i, ln in enumerate(self.lines):
-            if len(ln.text) > MAX_HEADER_LINE or not ln.alive or not ln.masks[WHOLE] & rules:
+        texts, alive, starts = self.texts, self.alive, self.starts
+        for i, masks in enumerate(self.masks):
+            if not masks[WHOLE] & rules or len(texts[i]) > MAX_HEADER_LINE or not alive[i]:
                 continue
-            view = ln.view
-            for entry in self.candidates("block", ln, WHOLE):
+            view = self.views[i]
+            for entry in self.candidates("block", i, WHOLE):
                 rule = entry[0]
-                if ln.start / total >= rule.min_position and self.fullmatch(entry, view):
-                    self.cut_line(ln, rule.id, rule.kind)
+                if starts[i] / total >= rule.min_position and self.fullmatch(entry, view):
+                    self.cut_line(i, rule.id, rule.kind)
                     if rule.extent == "headlines":
                         self._cut_headlines_after(i, rule)
                         break
-                    for later in self.lines[i + 1:]:
-                        if later.alive:
-                            self.cut_line(later, rule.id, rule.kind)
+                    for j in range(i + 1, len(texts)):
+                        if alive[j]:
+                            self.cut_line(j, rule.id, rule.kind)
                     return
 
     def tail_cuts(self) -> None:
@@ -618,35 +755,45 @@ class _Pass:
         if not rules:
             return
         total = max(len(self.text), 1)
-        positions = [e[0].min_position for e in self.plans["tail-cut"].entries.values()]
+        entries = self.plans["tail-cut"].entries
+        positions = [e[0].min_position for k, e in entries.items() if rules >> k & 1]
         earliest, latest = total * min(positions), total * max(positions)
         best = None
-        for i, ln in enumerate(self.lines):
-            ok = ln.masks[PREFIXED] & rules
-            if ln.start + len(ln.text) < earliest or not ln.alive or not ok:
+        texts, alive, starts, cuts = self.texts, self.alive, self.starts, self.cuts
+        first_line = bisect_left([s + len(t) for s, t in zip(starts, texts)], earliest)
+        # Whole lines where no tail-cut rule can match were seen in an earlier round.
+        settled = self.tail_settled
+        todo = []
+        for i in range(first_line, len(texts)):
+            if alive[i]:
+                seen = None if i in cuts else settled.get(texts[i])
+                if seen is None or self.masks[i][PREFIXED] & rules & ~seen:
+                    todo.append(i)
+        self.use_text(len(todo), starts[todo[0]] if todo else len(self.text))
+        for i in todo:
+            ok = self.masks[i][PREFIXED] & rules
+            if i not in cuts:
+                ok &= ~settled.get(texts[i], 0)
+            if ok & self.textual:
+                ok = self.on_line(ok, i)
+            if not ok:
+                if i not in cuts:
+                    self.new_tail_settled.add(texts[i])
                 continue
-            view = ln.view
-            if ln.start >= latest:
-                # Every rule searches the whole line: the line's result is a pure function
-                # of the view and the candidates, kept for the next round.
-                key = (ok, "tail-cut-line", view)
-                got = self.memo.get(key, _MISSING)
-                if got is _MISSING:
-                    got = self.memo[key] = self._line_cut(ln, total)
+            if starts[i] >= latest:
+                # Every rule searches the whole line.
+                got = self._line_cut(i, total, ok)
                 if got is not None:
                     best = (i, *got)
                     break
                 continue
-            for entry in self.candidates("tail-cut", ln, PREFIXED):
+            for entry in self.candidates("tail-cut", i, PREFIXED, ok):
                 rule = entry[0]
                 # Search only from the rule's earliest position on.
-                first = max(0, int(total * rule.min_position) - ln.start)
+                first = max(0, int(total * rule.min_position) - starts[i])
                 if first:
-                    first = ln.first_at_or_after(first)
-                key = (entry[1], "tail-cut", view, first)
-                start = self.memo.get(key, _MISSING)
-                if start is _MISSING:
-                    start = self.memo[key] = self._first_cut(entry, ln, first)
+                    first = self.first_at_or_after(i, first)
+                start = self._cut_from(entry, i, first)
                 if start is not None and (best is None or (i, start) < best[:2]):
                     best = (i, start, rule)
             if best is not None:
@@ -654,28 +801,49 @@ class _Pass:
         if best is None:
             return
         i, s, rule = best
-        first = self.lines[i]
-        self.cut(first, s, len(first.view), rule.id, rule.kind)
-        for later in self.lines[i + 1:]:
-            if later.alive:
-                self.cut_line(later, rule.id, rule.kind)
+        self.cut(i, s, len(self.views[i]), rule.id, rule.kind)
+        for j in range(i + 1, len(texts)):
+            if alive[j]:
+                self.cut_line(j, rule.id, rule.kind)
 
-    def _line_cut(self, ln: _Line, total: int):
+    def _line_cut(self, i: int, total: int, limit: int = -1):
         """(start, rule) of the earliest tail-cut match in a line past every rule's
         earliest position, or None."""
         best = None
-        for entry in self.candidates("tail-cut", ln, PREFIXED):
-            first = max(0, int(total * entry[0].min_position) - ln.start)
-            start = self._first_cut(entry, ln, first)
+        for entry in self.candidates("tail-cut", i, PREFIXED, limit):
+            first = max(0, int(total * entry[0].min_position) - self.starts[i])
+            start = self._cut_from(entry, i, first)
             if start is not None and (best is None or start < best[0]):
                 best = (start, entry[0])
         return best
 
-    def _first_cut(self, entry, ln: _Line, first: int) -> int | None:
+    def _cut_from(self, entry, i: int, first: int) -> int | None:
+        """``_first_cut``, from the matches of the whole line, which are kept for the next
+        rounds: where the line sits in the text moves from round to round, the matches do
+        not. The matches from ``first`` on are those from 0 that start there, unless one
+        from 0 spans ``first`` (and may hide one starting inside it)."""
+        rule, k, facts, _ = entry
+        view = self.views[i]
+        if facts.min_width < 1:  # empty matches: finditer's rules differ from a position on
+            return self._first_cut(entry, i, first)
+        key = (k, "all", view)
+        spans = self.memo.get(key)
+        if spans is None:
+            spans = self.memo[key] = tuple(m.span() for m in self.matches(entry, i))
+        for s, e in spans:
+            if s >= first:
+                if rule.boundary and s > 0 and view[s - 1] not in noise.BOUNDARY_CHARS:
+                    continue
+                return s
+            if e > first:
+                return self._first_cut(entry, i, first)
+        return None
+
+    def _first_cut(self, entry, i: int, first: int) -> int | None:
         """Where the first match of a tail-cut rule from ``first`` on starts (at a boundary
         if the rule asks for one)."""
-        view = ln.view
-        for m in self.matches(entry, ln, first):
+        view = self.views[i]
+        for m in self.matches(entry, i, first):
             if entry[0].boundary and m.start() > 0 and view[m.start() - 1] not in noise.BOUNDARY_CHARS:
                 continue
             return m.start()
@@ -683,97 +851,155 @@ class _Pass:
 
     def lead(self) -> None:
         f = self.fields
-        for ln in self.lines:
-            if not ln.alive:
+        alive = self.alive
+        for i in range(len(alive)):
+            if not alive[i]:
                 continue
-            view = ln.view
-            rule, m = self.full_rule("lead", ln)
+            view = self.views[i]
+            rule, m = self.full_rule("lead", i)
             if rule:
                 self.lift(rule, m)
-                self.cut_line(ln, rule.id, rule.kind)
+                self.cut_line(i, rule.id, rule.kind)
                 continue
             if f.title_in_text and f.title is None:
                 f.title = " ".join(view.split())
-                self.cut_line(ln, "layout/title-line", "title")
+                self.cut_line(i, "layout/title-line", "title")
                 continue
             if f.title and _same_text(view, f.title, self.memo):
-                self.cut_line(ln, "layout/repeated-title", "repeated-title")
+                self.cut_line(i, "layout/repeated-title", "repeated-title")
                 continue
             # Lead spans (metadata lines, datelines) glued to the first body line.
             for _ in range(4):
-                hit = self.lead_span(ln)
+                hit = self.lead_span(i)
                 if not hit:
                     break
                 rule, m = hit
                 self.lift(rule, m)
-                self.cut(ln, m.start(), m.end(), rule.id, rule.kind)
-                if not ln.alive:
+                self.cut(i, m.start(), m.end(), rule.id, rule.kind)
+                if not alive[i]:
                     break
-            if ln.alive:
+            if alive[i]:
                 return
 
-    def lead_span(self, ln: _Line):
-        for entry in self.candidates("lead-span", ln, AT_START):
-            key = (entry[1], "match", ln.view)
+    def lead_span(self, i: int):
+        view = self.views[i]
+        for entry in self.candidates("lead-span", i, AT_START):
+            key = (entry[1], "match", view)
             m = self.memo.get(key, _MISSING)
             if m is _MISSING:
-                m = self.memo[key] = entry[0].pattern.match(ln.view)
+                m = self.memo[key] = entry[0].pattern.match(view)
             if m and m.end() > 0:
                 return entry[0], m
         return None
 
     def tail(self) -> None:
-        for ln in reversed(self.lines):
-            if not ln.alive:
+        alive = self.alive
+        for i in range(len(alive) - 1, -1, -1):
+            if not alive[i]:
                 continue
             progressed = True
-            while progressed and ln.alive:
+            while progressed and alive[i]:
                 progressed = False
-                view = ln.view
-                rule, m = self.full_rule("tail", ln)
+                view = self.views[i]
+                rule, m = self.full_rule("tail", i)
                 if rule:
                     self.lift(rule, m)
-                    self.cut_line(ln, rule.id, rule.kind)
+                    self.cut_line(i, rule.id, rule.kind)
                     break
                 end = None
-                for entry in self.candidates("tail-span", ln, ANYWHERE):
+                for entry in self.candidates("tail-span", i, ANYWHERE):
                     key = (entry[1], "search", view)
                     m = self.memo.get(key, _MISSING)
                     if m is _MISSING:  # the first match, as search()
-                        m = self.memo[key] = next(self.matches(entry, ln), None)
+                        m = self.memo[key] = next(self.matches(entry, i), None)
                     if end is None:
                         end = len(view.rstrip())
                     if m and m.end() == end and m.end() > m.start():
                         rule = entry[0]
                         self.lift(rule, m)
-                        self.cut(ln, m.start(), len(view), rule.id, rule.kind)
+                        self.cut(i, m.start(), len(view), rule.id, rule.kind)
                         progressed = True
                         break
-            if ln.alive:
+            if alive[i]:
                 return
 
     def repeats(self) -> None:
         """A paragraph printed twice in a row (a sapo repeated as the first paragraph, a
         related headline printed twice): the second copy goes."""
+        alive, views = self.alive, self.views
+        keys = [(i, views[i].strip()) for i in range(len(views)) if alive[i]]
+        # Most texts have no two equal neighbours: one C-level comparison pass says so.
+        if not any(map(_EQ, [k for _, k in keys[1:]], [k for _, k in keys[:-1]])):
+            return
         prev = None
-        for idx, ln in enumerate(self.lines):
-            if not ln.alive:
-                continue
-            key = ln.view.strip()
+        for idx, key in keys:
             if prev is not None and key == prev and len(key.split()) >= 4:
                 kind = "repeated-sapo" if idx <= 3 else "related"
-                self.cut_line(ln, "layout/repeated-paragraph", kind)
+                self.cut_line(idx, "layout/repeated-paragraph", kind)
                 continue
             prev = key
 
     def orphans(self) -> None:
         """A line left with no letter or digit after a cut (``()``, ``|``, ``-``)."""
-        for ln in self.lines:
-            if not ln.cut:
-                continue
-            view = ln.view
+        views = self.views
+        for i in sorted(self.cuts):
+            view = views[i]
             if view.strip() and not any(c.isalnum() for c in view):
-                self.cut_line(ln, "layout/orphan-punctuation", "other")
+                self.cut_line(i, "layout/orphan-punctuation", "other")
+
+
+def _lead_runs(pattern: re.Pattern, view: str, leads: list[int], facts, after, pos: int):
+    """``pattern.finditer(view, pos)`` for a pattern whose matches run over lead characters
+    up to a lead literal (at ``leads``), in runs of any length: a match starts at least
+    ``lead_least`` characters before a lead literal, after the last character that
+    ``lead_stop`` finds before it, so only that stretch is tried (where ``after`` says a
+    match may start, if known). The stretches of later literals start no earlier."""
+    match = pattern.match
+    stop, least = facts.lead_stop, facts.lead_least
+    prefix, width, at_start = (after[3], after[1], after[2]) if after else (None, 0, False)
+    backwards = None  # the view reversed: the last stop before a place is one search away
+    j = 0
+    while True:
+        j = bisect_left(leads, pos + least, j)
+        if j == len(leads):
+            return
+        lead = leads[j]
+        if backwards is None:
+            backwards = view[::-1]
+        s = stop.search(backwards, len(view) - lead)
+        lo = max(pos, len(view) - s.start() if s else 0)
+        hi = lead - least  # the last start this literal allows
+        if after is None:  # any place in the stretch: the engine's own search from there
+            if lo > hi:
+                pos = max(pos, hi + 1)
+                continue
+            m = pattern.search(view, lo)
+            if m is None:
+                return
+            yield m
+            pos = m.end()
+            continue
+        q = lo
+        found = False
+        while q <= hi:
+            if at_start and q == 0:
+                cand = 0
+            elif prefix is None:
+                break
+            else:
+                d = prefix.search(view, max(q - width, 0), hi)
+                if d is None:
+                    break
+                cand = d.start() + width
+            m = match(view, cand)
+            if m:
+                yield m
+                pos = m.end()
+                found = True
+                break
+            q = cand + 1
+        if not found:
+            pos = max(pos, hi + 1)  # nothing starts up to here
 
 
 def _lead_starts(view: str, positions: list[int], lead_class: re.Pattern, limit: int = 64):
@@ -871,33 +1097,154 @@ def _same_text(a: str, b: str, memo: dict | None = None) -> bool:
     return norm(a) == nb
 
 
+class _Rounds:
+    """What the rounds of one article share (per scanner): line scans by line text, pure
+    regex results, and the settled lines: those a round left whole. A line rule or a span
+    of the rules of that round cannot match such a line in a later round (those are pure
+    functions of the line; a rule inactive then lacked its prefix in a text holding the
+    line), so a later round tries only rules it did not have (a dateline can add a
+    publisher's profile)."""
+
+    __slots__ = ("by_line", "memo", "settled", "tail_settled", "absent")
+
+    def __init__(self):
+        self.by_line: dict = {}
+        self.memo: dict = {}
+        self.settled: dict = {}  # line text -> bits of rules it went through
+        self.tail_settled: dict = {}  # line text -> bits of rules, no tail-cut of which matches it
+        self.absent = 0  # rules whose prefixes the last round's text lacked (see Scanner.spaceless)
+
+
 def find_noise_spans(text: str, rules: RuleSet, fields: _Fields, scans: dict | None = None,
                      rnd: int = 0, scanner: noise.Scanner | None = None) -> list[Removal]:
     """One round of the noise pass. ``scanner`` may cover more rules than ``rules`` (all the
     profiles); ``scans`` caches its line scans and regex results between the rounds of one
-    article (most lines come back unchanged); removals carry ``rnd`` as their round."""
+    article, each round's text made from the last by ``apply_removals`` (most lines come
+    back unchanged); removals carry ``rnd`` as their round."""
     if not text:
         return []
     if scanner is None or not scanner.covers(rules):
         scanner = noise.scanner_for(rules)
     # Scans and regex results depend on the scanner's rule numbers: one cache per scanner.
-    by_line, memo = ({}, {}) if scans is None else scans.setdefault(scanner, ({}, {}))
+    cache = _Rounds() if scans is None else scans.setdefault(scanner, _Rounds())
     lines = text.split("\n")
-    if by_line:
-        scanned = [by_line.get(line) for line in lines]
-        for k, got in enumerate(scanned):
-            if got is None:
-                scanned[k] = scanner.scan(lines[k])
-    else:  # the first round: one regex pass over the whole text
-        scanned = scanner.scan_lines(text, lines)
-    line_bits = 0
-    for k, got in enumerate(scanned):
-        if len(got) == 2:
-            got = by_line[lines[k]] = scanned[k] = (*got, scanner.masks(lines[k], *got))
-        line_bits |= got[0]
-    # The rules whose literal prefixes occur in the text.
-    active = scanner.active(rules, text, line_bits)
-    return _Pass(text, lines, scanned, active, fields, scanner, memo, rnd).run()
+    infos, line_bits = scanner.line_infos(text, lines, cache.by_line)
+    plans, scope_bits, static, present = scanner.setup(rules, text, line_bits, cache.absent)
+    cache.absent = scanner.spaceless & ~present
+    if not static:  # plans per set of active rules: keep nothing
+        cache.settled, cache.tail_settled = {}, {}
+    one = _Pass(text, lines, infos, plans, scope_bits, fields, scanner, cache.memo, rnd, cache.settled,
+                cache.tail_settled)
+    found = one.run()
+    if static:
+        # A line left whole went through this round's rules (a settled one through those
+        # it had not been through): it is settled for them. A line cut here is not, nor one
+        # with the same text.
+        mine = scanner.bits_of(rules)
+        settled = cache.settled
+        settled.update(dict.fromkeys(lines, mine))
+        for i in one.cuts.keys() | one.unsettled:
+            settled.pop(lines[i], None)
+        cache.tail_settled.update(dict.fromkeys(one.new_tail_settled, mine))
+    if found:
+        _carry_scans(lines, one.starts, found, cache.by_line, scanner)
+    return found
+
+
+def _carry_scans(lines: list[str], starts: list[int], found: list[Removal], by_line: dict,
+                 scanner: noise.Scanner) -> None:
+    """Scan ahead the lines the next round will see where this one cut inside a line, from
+    this round's scans: ``apply_removals`` keeps pieces of the line, joined by one space
+    (or split at a line break), so only the places near a join are scanned again. A line
+    that is not laid out already is left to the next round's own scan."""
+    by_index: dict[int, list] = {}
+    for r in found:
+        i = bisect_right(starts, r.start) - 1
+        by_index.setdefault(i, []).append((r.start - starts[i], r.end - starts[i], r.kind))
+    longest = scanner.longest
+    for i, cuts in by_index.items():
+        line = lines[i]
+        if any(s == 0 and e == len(line) for s, e, _ in cuts):
+            continue  # cut whole: nothing is left of it
+        info = by_line.get(line)
+        if info is None or not line.isprintable() or "  " in line or line[:1] == " " or line[-1:] == " ":
+            continue
+        # The pieces and separators of the line in ``apply_removals`` (cuts sorted by start).
+        parts, pos = [[]], 0
+        for s, e, kind in sorted(cuts, key=lambda c: c[0]):
+            if s > pos:
+                parts[-1].append((pos, s))
+            if e > pos:
+                if kind in _BREAK_KINDS:
+                    parts.append([])
+                else:
+                    parts[-1].append(None)  # a space
+            pos = max(pos, e)
+        parts[-1].append((pos, len(line)))
+        for pieces in parts:
+            _carry_line(line, info[1], pieces, by_line, scanner, longest)
+
+
+def _carry_line(line: str, hits, pieces: list, by_line: dict, scanner: noise.Scanner, longest: int) -> None:
+    """``by_line`` for the laid-out line made of ``pieces`` of ``line`` ((start, end), or
+    None for a space), from the hits of ``line``."""
+    # Laid out: a space at either end of a piece, a separator and runs of them become one
+    # space between words, none at the ends. ``line`` has no run of spaces itself.
+    runs = []  # (start, end) of ``line`` kept whole, or None for one space
+    for piece in pieces:
+        if piece is None:
+            runs.append(None)
+            continue
+        a, b = piece
+        if a < b and line[a] == " ":
+            runs.append(None)
+            a += 1
+        trailing = a < b and line[b - 1] == " "
+        if trailing:
+            b -= 1
+        if a < b:
+            runs.append((a, b))
+        if trailing:
+            runs.append(None)
+    out_runs = []
+    for run in runs:
+        if run is None:
+            if out_runs and out_runs[-1] is not None:
+                out_runs.append(None)
+        else:
+            out_runs.append(run)
+    if out_runs and out_runs[-1] is None:
+        out_runs.pop()
+    if not out_runs:
+        return
+    new = "".join(" " if run is None else line[run[0]:run[1]] for run in out_runs)
+    if new in by_line:
+        return
+    kept, windows = [], []
+    f = k = 0
+    for run in out_runs:
+        if run is None:
+            windows.append((f, f + 1))
+            f += 1
+            continue
+        a, b = run
+        safe = max(a, b - longest + 1)  # literals starting before this end inside the run
+        while k < len(hits) and hits[k][0] < a:
+            k += 1
+        while k < len(hits) and hits[k][0] < safe:
+            kept.append((hits[k][0] - a + f, hits[k][1]))
+            k += 1
+        windows.append((f + safe - a, f + b - a))
+        f += b - a
+    found = kept
+    for lo, hi in windows:
+        if hi > lo:
+            found += scanner.scan(new, lo, hi)[1]
+    found.sort()
+    bits = 0
+    for _, b in found:
+        bits |= b
+    by_line[new] = (bits, found, scanner.masks(new, bits, found))
 
 
 _BREAK_KINDS = frozenset({"caption", "caption-credit", "related", "video", "widget", "advert", "script", "metadata"})
