@@ -422,7 +422,10 @@ def make_mojibake_check():
             value = record.get(name)
             if type(value) is str:
                 flags = quality_flags(value, screen=screen) if screened else quality_flags(value)
-                undeclared = [flag for flag in flags if flag not in _declared_flags(record)] if flags else None
+                if not flags:
+                    continue
+                declared = _declared_flags(record)
+                undeclared = [flag for flag in flags if flag not in declared]
                 if undeclared:
                     found.append(Issue(f"/{name}", "mojibake", f"shows encoding damage that quality_flags does not "
                                        f"declare: {', '.join(undeclared)}"))
