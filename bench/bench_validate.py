@@ -24,7 +24,6 @@ jsonschema (the normaliser's per-record call).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import random
 import statistics
@@ -36,9 +35,11 @@ from pathlib import Path
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from corpus.resources import load_schema  # noqa: E402
 from corpus.validate import CHECKS, CorpusValidator, Options, RecordValidator  # noqa: E402
+from synth import valid_record  # noqa: E402
 
 # Words of invented news sentences. Records are random word sequences: repeating a few
 # fixed sentences would let the CPU's branch predictor learn the UTF-8 decoding and make
@@ -78,23 +79,8 @@ def make_record(i: int, rng: random.Random, size: int = 4000) -> dict:
         p = paragraph(rng)
         paragraphs.append(p)
         used += len(p.encode("utf-8")) + 1
-    url = f"https://tin.example.vn/thoi-su/bai-{i}.html"
-    return {
-        "id": hashlib.sha256(url.encode()).hexdigest()[:16],
-        "schema_version": "1.0.0",
-        "title": paragraph(rng)[:120].rstrip(" ,.:?!“”") or "Tin tức",
-        "text": "\n".join(paragraphs),
-        "lang": "vi",
-        "url": url,
-        "publisher": "tin.example.vn",
-        "published": "2024-03-01T08:30:00+07:00",
-        "dateline": "TPO",
-        "attribution": None,
-        "quality_flags": [],
-        "provenance": {"input": f"raw/tin.jsonl#{i + 1}", "input_id": str(i),
-                       "input_sha256": hashlib.sha256(str(i).encode()).hexdigest(),
-                       "builder": {"name": "newscorpus", "version": "0.1.0"}},
-    }
+    title = paragraph(rng)[:120].rstrip(" ,.:?!“”") or "Tin tức"
+    return valid_record(i, title, "\n".join(paragraphs), source="raw/tin.jsonl")
 
 
 def read_and_parse(path: str) -> int:

@@ -2,6 +2,7 @@
 line-structured or flattened, with the noise real pages carry."""
 from __future__ import annotations
 
+import hashlib
 import random
 
 SENTENCES = [
@@ -42,3 +43,25 @@ def article(rng: random.Random, target: int = 4000, noisy: bool = True, flattene
 def corpus(n: int, seed: int = 1, **kw) -> list[str]:
     rng = random.Random(seed)
     return [article(rng, flattened=(i % 3 == 0), **kw) for i in range(n)]
+
+
+def valid_record(i: int, title: str, text: str, source: str = "raw/a.jsonl") -> dict:
+    """A schema-valid record (schema 1.0.0) around ``title`` and ``text``; the id, URL and
+    provenance follow from ``i``. Shared by bench/bench_validate.py and tests/test_validate.py."""
+    url = f"https://tin.example.vn/thoi-su/bai-{i}.html"
+    return {
+        "id": hashlib.sha256(url.encode()).hexdigest()[:16],
+        "schema_version": "1.0.0",
+        "title": title,
+        "text": text,
+        "lang": "vi",
+        "url": url,
+        "publisher": "tin.example.vn",
+        "published": "2024-03-01T08:30:00+07:00",
+        "dateline": "TPO",
+        "attribution": None,
+        "quality_flags": [],
+        "provenance": {"input": f"{source}#{i + 1}", "input_id": str(i),
+                       "input_sha256": hashlib.sha256(str(i).encode()).hexdigest(),
+                       "builder": {"name": "newscorpus", "version": "0.1.0"}},
+    }

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import gzip
-import hashlib
 import io
 import json
 import sys
@@ -28,27 +27,15 @@ from corpus.validate import (CHECKS, EXIT_INVALID, EXIT_USAGE, EXIT_VALID, Corpu
                              RecordValidator, SchemaError, external_refs, is_uri, load_validator, render_finding,
                              render_summary, shipped_schemas, validate_paths)
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+from synth import valid_record  # noqa: E402  (the record skeleton the validate bench uses too)
+
 # --- helpers ----------------------------------------------------------------------------------
 
 
 def record(i: int = 0, **changes) -> dict:
-    url = f"https://tin.example.vn/thoi-su/bai-{i}.html"
-    rec = {
-        "id": hashlib.sha256(url.encode()).hexdigest()[:16],
-        "schema_version": "1.0.0",
-        "title": f"Thông xe cầu mới bắc qua sông Hậu {i}",
-        "text": "Cây cầu dài 1,2 km được thông xe lúc 8:30 sáng nay.\nNgười dân bày tỏ niềm vui.",
-        "lang": "vi",
-        "url": url,
-        "publisher": "tin.example.vn",
-        "published": "2024-03-01T08:30:00+07:00",
-        "dateline": "TPO",
-        "attribution": None,
-        "quality_flags": [],
-        "provenance": {"input": f"raw/a.jsonl#{i + 1}", "input_id": str(i),
-                       "input_sha256": hashlib.sha256(str(i).encode()).hexdigest(),
-                       "builder": {"name": "newscorpus", "version": "0.1.0"}},
-    }
+    rec = valid_record(i, f"Thông xe cầu mới bắc qua sông Hậu {i}",
+                       "Cây cầu dài 1,2 km được thông xe lúc 8:30 sáng nay.\nNgười dân bày tỏ niềm vui.")
     rec.update(changes)
     return rec
 
