@@ -12,7 +12,11 @@ fire, and a regular expression. Scopes:
 - ``block``: a whole line that starts a block running to the end of the article
   (related-story and footer blocks); only in the second half of the article;
 - ``tail-cut``: a match inside a line, in the last part of the article, from which
-  everything to the end is noise (flattened footers and related lists).
+  everything to the end is noise (flattened footers and related lists);
+- ``run``: whole lines, only as a run of ``min_run`` to ``max_run`` matching lines in a
+  row, after a line that ends a sentence and before one that does not go on with it
+  (related headlines or captions between paragraphs; one such line alone may be a
+  subheading).
 
 Patterns may use macros: ``{UP}`` an uppercase letter, ``{LO}`` a lowercase letter,
 ``{L}`` any letter, ``{NAME}`` a credit name (capitalised words), ``{DASH}``, ``{OUTLET}``
@@ -39,7 +43,7 @@ from urllib.parse import urlsplit
 
 from .resources import profiles_dir
 
-SCOPES = ("line", "lead", "tail", "span", "lead-span", "tail-span", "block", "tail-cut")
+SCOPES = ("line", "lead", "tail", "span", "lead-span", "tail-span", "block", "tail-cut", "run")
 FIELDS = ("dateline", "attribution", "published")
 
 # The noise kinds of the taxonomy, plus the metadata the cleaner lifts out of the body.
@@ -109,6 +113,8 @@ class Rule:
     headline_after: bool = False  # line rules: also the headline-like lines just after
     extent: str = "to-end"  # block rules: "to-end", or "headlines" (the header and the headline lines after it)
     min_position: float = 0.0  # block / tail-cut: earliest relative position in the text
+    min_run: int = 2  # run rules: the fewest lines in a row that count as a run
+    max_run: int = 8  # run rules: the most (a longer run is a list or a poem)
     profile: str = "generic"
     # Literal strings one of which every match starts with (derived from the pattern), so a
     # rule whose prefixes are absent from an article is skipped with a fast substring test.
@@ -158,6 +164,9 @@ def load_profile(path: Path, outlets: tuple[str, ...] = ()) -> Profile:
             raise ProfileError(f"{where}: extent must be 'to-end' or 'headlines'")
         if r.get("field") not in (None, *FIELDS):
             raise ProfileError(f"{where}: field must be one of {FIELDS}")
+        min_run, max_run = r.get("min_run", 2), r.get("max_run", 8)
+        if not (type(min_run) is int and type(max_run) is int and 1 <= min_run <= max_run):
+            raise ProfileError(f"{where}: min_run and max_run must be whole numbers, 1 <= min_run <= max_run")
         flags = re.IGNORECASE if r.get("ignore_case") else 0
         try:
             pattern = re.compile(_expand(r["pattern"], all_outlets, where), flags)
@@ -178,6 +187,8 @@ def load_profile(path: Path, outlets: tuple[str, ...] = ()) -> Profile:
                 headline_after=bool(r.get("headline_after", False)),
                 extent=r.get("extent", "to-end"),
                 min_position=float(r.get("min_position", 0.5 if r["scope"] in ("block", "tail-cut") else 0.0)),
+                min_run=min_run,
+                max_run=max_run,
                 profile=pid,
             )
         )
@@ -1114,7 +1125,7 @@ class Scanner:
         self.with_needed = _or(1 << i for i, f in facts if f.needed)
         self.with_needed2 = _or(1 << i for i, f in facts if f.needed2)
         # Only whole-line scopes look at whole-string masks: their tail literals are checked.
-        whole = ("line", "lead", "tail", "block")
+        whole = ("line", "lead", "tail", "block", "run")
         self.with_tail = _or(1 << i for i, f in facts if f.tail and self.ruleset.rules[i].scope in whole)
         self.tail_search = {i: (_alternatives(f.tail), f.tail_width + max(map(len, f.tail)))
                             for i, f in facts if self.with_tail >> i & 1}

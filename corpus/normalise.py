@@ -586,6 +586,7 @@ class _Pass:
         self.tail()
         self.repeats()
         self.orphans()
+        self.runs()
         return sorted(self.found, key=lambda r: (r.start, r.end))
 
     def whole_lines(self) -> None:
@@ -676,6 +677,35 @@ class _Pass:
                 return
             self.cut_line(j, rule.id, rule.kind)
             limit -= 1
+
+    def runs(self) -> None:
+        """Lines cut only as a run of ``min_run`` to ``max_run`` lines in a row matching one
+        rule, between a line that ends a sentence and one that does not go on with it: two
+        related headlines or captions between paragraphs go, one line alone may be a
+        subheading. Decided afresh each round (neighbours change as lines are cut)."""
+        rules = self.scope_bits.get("run", 0)
+        if not rules:
+            return
+        views, alive = self.views, self.alive
+        order = [i for i in range(len(views)) if alive[i]]
+        for entry in self.plans["run"].entries_of(rules):
+            rule, bit = entry[0], 1 << entry[1]
+            hit = [bool(self.masks[i][WHOLE] & bit) and len(views[i]) <= MAX_NOISE_LINE
+                   and self.fullmatch(entry, views[i]) is not None for i in order]
+            k = 0
+            while k < len(order):
+                if not hit[k]:
+                    k += 1
+                    continue
+                j = k
+                while j < len(order) and hit[j]:
+                    j += 1
+                if (rule.min_run <= j - k <= rule.max_run and k > 0 and _ends_sentence(views[order[k - 1]])
+                        and (j == len(order) or not views[order[j]].lstrip()[:1].islower())):
+                    for i in order[k:j]:
+                        self.cut_line(i, rule.id, rule.kind)
+                k = j
+            order = [i for i in order if alive[i]]
 
     def spans(self) -> None:
         rules = self.scope_bits.get("span", 0)
@@ -1069,6 +1099,11 @@ def _caption_start(view: str, credit_start: int) -> int | None:
     if 2 <= words <= 60:
         return start
     return None
+
+
+def _ends_sentence(line: str) -> bool:
+    """Whether ``line`` ends with a full stop, ! ? or … (before closing quotes or brackets)."""
+    return line.rstrip().rstrip("\"'”’»)]")[-1:] in (".", "!", "?", "…")
 
 
 def _headline_like(line: str, allow_question: bool = False) -> bool:

@@ -197,3 +197,41 @@ def test_scans_carried_to_the_next_round_are_scans(line, data):
             assert masks == scanner.masks(new, bits, hits)
     made = [x for x in apply_removals(line, found).split("\n") if x]
     assert all(x in by_line for x in made), (line, made, list(by_line))
+
+
+# --- run rules ------------------------------------------------------------------------------
+
+def _run_rules(tmp_path, extra: str = "") -> noise.RuleSet:
+    path = tmp_path / "runs.toml"
+    path.write_text('[[rules]]\nid = "two-caps"\nkind = "related"\nscope = "run"\n'
+                    "pattern = '[A-Z][a-z]+ [A-Z][a-z]+'\n" + extra, encoding="utf-8")
+    return noise.RuleSet.of(noise.load_profile(path).rules)
+
+
+def _cut_by_runs(text: str, rules: noise.RuleSet) -> list[str]:
+    from corpus.normalise import find_noise_spans
+
+    return [text[r.start: r.end].strip() for r in find_noise_spans(text, rules, _Fields(None, False, None, None, None))]
+
+
+@pytest.mark.parametrize("text, cut", [
+    # Two in a row after a sentence: cut; before a line that starts in lower case: kept.
+    ("a line.\nAb Cd\nEf Gh\nthe rest.", []),
+    ("a line.\nAb Cd\nEf Gh\nThe rest.", ["Ab Cd", "Ef Gh"]),
+    ("a line.\nAb Cd\nEf Gh", ["Ab Cd", "Ef Gh"]),
+    # One alone, or a run at the very start, or after a line that did not end a sentence.
+    ("a line.\nAb Cd\nThe rest.", []),
+    ("Ab Cd\nEf Gh\nThe rest.", []),
+    ("a line:\nAb Cd\nEf Gh\nThe rest.", []),
+    # Longer than max_run (3 here): a list, kept whole.
+    ("a line.\nAb Cd\nEf Gh\nIj Kl\nMn Op\nThe rest.", []),
+    ("a line.\nAb Cd\nEf Gh\nIj Kl\nThe rest.", ["Ab Cd", "Ef Gh", "Ij Kl"]),
+])
+def test_run_scope(tmp_path, text, cut):
+    assert _cut_by_runs(text, _run_rules(tmp_path, "max_run = 3\n")) == cut
+
+
+@pytest.mark.parametrize("extra", ["min_run = 0\n", "min_run = 3\nmax_run = 2\n", "min_run = 'two'\n"])
+def test_run_scope_bad_bounds_name_the_rule(tmp_path, extra):
+    with pytest.raises(noise.ProfileError, match=r"runs.toml: rule #1 \(two-caps\): min_run"):
+        _run_rules(tmp_path, extra)
