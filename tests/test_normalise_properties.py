@@ -144,6 +144,10 @@ INLINE_TAIL = ["Theo RT", "(Theo CNN)", "Như Quỳnh (T/h)", "NGỌC ANH", "T�
 BARE_CAPTIONS = ["Lãnh đạo tỉnh cắt băng khánh thành cây cầu mới bắc qua sông",
                  "Toàn cảnh cây cầu nhìn từ trên cao sáng 12/4 Minh Tú"]
 OPENERS = ("Theo ", "Sau đó", "Tuy nhiên", "Trong khi", "Khi ", "Tại ")
+# Related headlines left between paragraphs without their box header (two or three in a row).
+HEADLINES = ["Bắt nguyên giám đốc công ty xây dựng vì sai phạm tại dự án nhà ở xã hội",
+             "Clip hiện trường khu đất bị bỏ hoang suốt mười năm giữa trung tâm thành phố",
+             "Người dân phấn khởi khi cây cầu mới bắc qua sông Hậu chính thức thông xe"]
 
 
 def _without(text: str, sentences) -> str:
@@ -159,13 +163,21 @@ def _without(text: str, sentences) -> str:
     inserts=st.lists(st.tuples(st.integers(0, 20), st.sampled_from(LINE_NOISE)), max_size=4),
     credit=st.one_of(st.none(), st.tuples(st.integers(0, 20), st.sampled_from(CAPTIONS), st.sampled_from(CREDITS))),
     tail=st.lists(st.sampled_from(TAIL_NOISE), max_size=2, unique=True),
+    related=st.one_of(st.none(), st.tuples(st.integers(0, 20), st.lists(st.sampled_from(HEADLINES), min_size=2,
+                                                                        max_size=3, unique=True))),
 )
-def test_inserted_noise_goes_and_every_body_sentence_survives(body, lead, inserts, credit, tail):
+def test_inserted_noise_goes_and_every_body_sentence_survives(body, lead, inserts, credit, tail, related):
     """Line-structured page: noise lines anywhere, a dateline on the lead, a credit after a
-    body sentence, source and byline lines at the end."""
+    body sentence, related headlines after a paragraph, source and byline lines at the end."""
     lines = list(body)
     for pos, noise in inserts:
         lines.insert(1 + pos % len(lines), noise)  # after the first paragraph, which carries the dateline
+    if related:
+        # After a paragraph that ends a sentence (a run after a subheading is not one).
+        ends = [i for i, line in enumerate(lines) if line in body and line.endswith(".")]
+        if ends:
+            at = ends[related[0] % len(ends)] + 1
+            lines[at:at] = related[1]
     if credit:
         # A photo caption with its credit as its own line, between body paragraphs.
         lines.insert(credit[0] % (len(lines) + 1), credit[1] + " " + credit[2].strip())
@@ -176,7 +188,8 @@ def test_inserted_noise_goes_and_every_body_sentence_survives(body, lead, insert
     for sentence in body:
         assert sentence in cleaned, f"lost body sentence {sentence!r}"
     rest = _without(cleaned, body)
-    for noise in [n for _, n in inserts] + tail + ([credit[1], credit[2].strip(" -")] if credit else []):
+    for noise in ([n for _, n in inserts] + tail + ([credit[1], credit[2].strip(" -")] if credit else [])
+                  + (related[1] if related and any(h in "\n".join(lines) for h in related[1]) else [])):
         assert " ".join(noise.split()) not in rest, f"kept noise {noise!r}"
     assert (doc.dateline is not None) == bool(lead)
 
