@@ -38,7 +38,7 @@ import ftfy.bad_codecs  # noqa: F401  (registers the sloppy-windows-125x codecs)
 from .resources import data_dir
 
 __all__ = ["Fix", "Decoded", "UndecodableError", "decode_bytes", "repair_text",
-           "quality_flags", "utf8_screen", "dedup_key", "is_vietnamese_syllable"]
+           "quality_flags", "utf8_screen", "passes_screen", "dedup_key", "is_vietnamese_syllable"]
 
 
 @dataclass(frozen=True)
@@ -969,7 +969,9 @@ def utf8_screen(utf8: bytes) -> str | None:
     return tests
 
 
-def _passes_screen(text: str, tests: str) -> bool:
+def passes_screen(text: str, tests: str) -> bool:
+    """True when ``text`` holds none of ``tests`` (what ``utf8_screen`` returned for bytes
+    holding it) and no '?' before a letter: then ``quality_flags(text)`` is []."""
     for ch in tests:
         if ch in text:
             return False
@@ -991,7 +993,7 @@ def quality_flags(text: str, *, screen: str | None = _OWN_UTF8) -> list[str]:  #
     if screen is _OWN_UTF8:
         utf8 = text.encode("utf-8", "surrogatepass")
         screen = utf8_screen(utf8)
-    if screen is not None and _passes_screen(text, screen):
+    if screen is not None and passes_screen(text, screen):
         return []
     return _full_quality_flags(text, text.encode("utf-8", "surrogatepass") if utf8 is None else utf8)
 

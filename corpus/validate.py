@@ -20,10 +20,12 @@ jsonschema and jsonschema-rs are imported lazily, so importing this module stays
 from __future__ import annotations
 
 import glob
+import io
 import os
 import re
 import sys
 import unicodedata
+from collections import deque
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -32,8 +34,9 @@ from urllib.parse import urldefrag, urljoin
 
 import orjson
 
-from .readers import (DEFAULT_MAX_LINE_BYTES, FORMATS, ArrayIndex, ReadError, ReadItem, escape_pointer_token,
-                      format_of, line_and_column, locate_pointer, read_records, read_stream, sniff_format)
+from .readers import (DEFAULT_MAX_LINE_BYTES, FORMATS, JSONL_FORMATS, ArrayIndex, ReadError, ReadItem,
+                      escape_pointer_token, format_of, iter_jsonl, jsonl_chunks, jsonl_stream, line_and_column,
+                      locate_pointer, read_records, read_stream, sniff_format)
 from .resources import load_schema, schema_dir
 
 EXIT_VALID = 0
@@ -408,19 +411,21 @@ def _nfc_message(value: str) -> str:
 def make_mojibake_check():
     from .encoding import quality_flags
     try:
-        from .encoding import utf8_screen
+        from .encoding import passes_screen, utf8_screen
     except ImportError:  # a corpus.encoding without the screen: the full check on every text
         utf8_screen = None
 
     def mojibake_issues(record: dict, raw: bytes | None = None) -> list[Issue]:
         # One byte-level screen of the record's line serves title and text: clean records cost
-        # a few memchr calls instead of two full checks (utf8_screen explains).
+        # a few memchr calls and str searches instead of two full checks (utf8_screen explains).
         screened = raw is not None and utf8_screen is not None
         screen = utf8_screen(raw) if screened else None
         found = []
         for name in MOJIBAKE_FIELDS:
             value = record.get(name)
             if type(value) is str:
+                if screen is not None and passes_screen(value, screen):
+                    continue
                 flags = quality_flags(value, screen=screen) if screened else quality_flags(value)
                 if not flags:
                     continue
@@ -466,6 +471,7 @@ class Options:
     max_errors: int | None = None  # cap on reported errors; counting goes on
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
     stdin_filename: str | None = None  # name (and format, by its suffix) of "-"
+    jobs: int = 1  # worker processes for JSON Lines files; 0 = one per CPU
 
 
 @dataclass(frozen=True, slots=True)
@@ -552,11 +558,21 @@ class CorpusValidator:
         return checks
 
     def run(self, paths: Iterable[str]) -> Iterator[Finding]:
-        for source in expand_inputs(paths, self.options.stdin_filename):
-            if isinstance(source, Finding):
-                yield from self._report(source)
-            else:
-                yield from self._validate_source(source)
+        jobs = self.options.jobs or _cpu_count()
+        pool = None
+        try:
+            for source in expand_inputs(paths, self.options.stdin_filename):
+                if isinstance(source, Finding):
+                    yield from self._report(source)
+                elif jobs > 1 and source.path is not None and source.fmt in JSONL_FORMATS:
+                    if pool is None:
+                        pool = _worker_pool(jobs)
+                    yield from self._validate_in_parallel(source, pool, jobs)
+                else:
+                    yield from self._validate_source(source)
+        finally:
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
 
     # The hot loop: one pass per record, positions computed only for reported errors.
     def _validate_source(self, source: Source) -> Iterator[Finding]:
@@ -564,11 +580,13 @@ class CorpusValidator:
         self._file_names.append(source.name)
         file_index = len(self._file_names) - 1
         summary = self.summary
-        is_valid = self.validator.is_valid
+        fast = self.validator._fast
+        is_valid = fast.is_valid if fast is not None else self.validator.is_valid
         checks = self._record_checks
         track_ids = self._ids_in_file or self._ids_across
         seen_ids = self._seen_ids
         by_row = source.fmt == "parquet"
+        records = invalid = 0  # added to the summary at the end: cheaper than attributes
         # Readers put a record's non-fatal defects (BOM, repeated key) just before it.
         defective = False
         try:
@@ -578,12 +596,16 @@ class CorpusValidator:
                     if not value.fatal:
                         defective = True
                     elif value.keyword not in _FILE_LEVEL_KEYWORDS:
-                        summary.records += 1
-                        summary.invalid_records += 1
+                        records += 1
+                        invalid += 1
                     yield from self._report_read_error(source, item, by_row)
                     continue
-                summary.records += 1
-                issues = None if is_valid(value) else self.validator.explain(value)
+                records += 1
+                try:
+                    valid = is_valid(value)
+                except (ValueError, TypeError, OverflowError):  # as RecordValidator.is_valid
+                    valid = self.validator.is_valid(value)
+                issues = None if valid else self.validator.explain(value)
                 if type(value) is dict:
                     if track_ids:
                         rid = value.get("id")
@@ -598,13 +620,13 @@ class CorpusValidator:
                         try:
                             found = check(value, screenable)
                         except Exception as exc:  # noqa: BLE001 - a bug elsewhere must not stop the gate
-                            self._disable_check(name, source, line, exc)
+                            self._disable_check(name, source, line, f"{type(exc).__name__}: {exc}")
                             checks = self._record_checks
                             continue
                         if found:
                             issues = (issues or []) + found
                 if issues or defective:
-                    summary.invalid_records += 1
+                    invalid += 1
                 defective = False
                 if issues:
                     item = ReadItem(*item)
@@ -613,6 +635,85 @@ class CorpusValidator:
         except OSError as exc:
             yield from self._report(Finding(source.name, None, None, None, "", "io",
                                             f"cannot read: {exc.strerror or exc}", usage=True))
+        finally:
+            summary.records += records
+            summary.invalid_records += invalid
+
+    # --jobs: worker processes parse and check runs of lines (_check_lines); this process
+    # reads the lines, tracks ids and reports, in file order, so findings are those of
+    # _validate_source.
+    def _validate_in_parallel(self, source: Source, pool, jobs: int) -> Iterator[Finding]:
+        self.summary.files += 1
+        self._file_names.append(source.name)
+        file_index = len(self._file_names) - 1
+        pending: deque = deque()  # ReadItem, or (first line, lines, future), in file order
+        state = {"defective": False, "stop": False}
+        try:
+            with open(source.path, "rb", buffering=1 << 20) as fh:
+                for piece in jsonl_chunks(jsonl_stream(fh, source.fmt), self.options.max_line_bytes, _CHUNK_BYTES):
+                    if isinstance(piece, ReadItem):
+                        pending.append(piece)
+                    else:
+                        first, lines = piece
+                        names = tuple(name for name, _ in self._record_checks)
+                        pending.append((first, lines, pool.submit(_check_lines, self.options, names, lines, first)))
+                    while len(pending) > 2 * jobs and not state["stop"]:
+                        yield from self._merge(source, file_index, pending.popleft(), state)
+                    if state["stop"]:
+                        break
+        except OSError as exc:
+            while pending and not state["stop"]:
+                yield from self._merge(source, file_index, pending.popleft(), state)
+            yield from self._report(Finding(source.name, None, None, None, "", "io",
+                                            f"cannot read: {exc.strerror or exc}", usage=True))
+        while pending and not state["stop"]:
+            yield from self._merge(source, file_index, pending.popleft(), state)
+        for entry in pending:
+            if not isinstance(entry, ReadItem):
+                entry[2].cancel()
+
+    def _merge(self, source: Source, file_index: int, entry, state: dict) -> Iterator[Finding]:
+        """What _validate_source does with these items, given the workers' verdicts."""
+        summary = self.summary
+        if isinstance(entry, ReadItem):
+            results, stopped, lines, first = [entry], False, (), 0
+        else:
+            first, lines, future = entry
+            results, stopped = future.result()
+        for result in results:
+            if isinstance(result, ReadItem):  # a read error
+                err = result.value
+                if not err.fatal:
+                    state["defective"] = True
+                elif err.keyword not in _FILE_LEVEL_KEYWORDS:
+                    summary.records += 1
+                    summary.invalid_records += 1
+                yield from self._report_read_error(source, result, False)
+                continue
+            line, rid, tagged, failures, raw = result
+            summary.records += 1
+            enabled = {name for name, _ in self._record_checks}
+            issues = [issue for name, issue in tagged if name == ""] if tagged else []
+            if rid is not None and (self._ids_in_file or self._ids_across):
+                seen = self._seen_ids.get(rid)
+                if seen is None:
+                    self._seen_ids[rid] = (file_index, line, "")
+                else:
+                    issues += self._duplicate_id(rid, seen, file_index)
+            if tagged:
+                issues += [issue for name, issue in tagged if name in enabled]
+            for name, message in failures:
+                if name in enabled:
+                    self._disable_check(name, source, line, message)
+            if issues or state["defective"]:
+                summary.invalid_records += 1
+            state["defective"] = False
+            if issues:
+                item = ReadItem(line, None, None, raw if raw is not None else lines[line - first])
+                for issue in issues:
+                    yield from self._report_issue(source, item, issue, False)
+        if stopped:
+            state["stop"] = True
 
     def _items(self, source: Source):
         max_line = self.options.max_line_bytes
@@ -635,10 +736,9 @@ class CorpusValidator:
         keyword = "duplicate-id" if same_file else "duplicate-id-across-files"
         return [Issue("/id", keyword, f"id {rid!r} was already used ({where})")]
 
-    def _disable_check(self, name: str, source: Source, line: int | None, exc: Exception) -> None:
+    def _disable_check(self, name: str, source: Source, line: int | None, why: str) -> None:
         self._record_checks = [(n, c) for n, c in self._record_checks if n != name]
-        self.summary.unavailable[name] = (f"failed on {source.name} line/row {line}: "
-                                          f"{type(exc).__name__}: {exc}")
+        self.summary.unavailable[name] = f"failed on {source.name} line/row {line}: {why}"
 
     # --- reporting ---
 
@@ -693,6 +793,59 @@ class CorpusValidator:
             return item.line, None
         line_in_text, column = line_and_column(text, offset)
         return (item.line if item.line is not None else line_in_text + 1), column
+
+
+# --- --jobs: the worker side --------------------------------------------------------------------
+
+_CHUNK_BYTES = 1 << 18  # lines sent to a worker at a time: small enough to keep every worker busy
+_WORKER_STATE: dict = {}  # (options, check names) -> (validator, checks), per worker process
+
+
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _worker_pool(jobs: int):
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(max_workers=jobs)
+
+
+def _check_lines(options: Options, names: tuple[str, ...], lines: list[bytes], first: int):
+    """Parse and check lines ``first``.. of a JSON Lines file: everything but the ids, which
+    need the whole run. Returns ([ReadItem error, or (line, id, [(check or "", Issue)],
+    [(check, why it failed)], raw if not the line itself)], whether reading stops here)."""
+    key = (options, names)
+    if key not in _WORKER_STATE:
+        run = CorpusValidator(options)
+        _WORKER_STATE[key] = (run.validator, [(n, c) for n, c in run._record_checks if n in names])
+    validator, checks = _WORKER_STATE[key]
+    results, stopped = [], False
+    for item in iter_jsonl(io.BytesIO(b"".join(lines)), options.max_line_bytes, first):
+        line, _, value, raw, _, verbatim = item
+        if type(value) is ReadError:
+            results.append(ReadItem(*item))
+            stopped = stopped or value.keyword == "encoding"  # a UTF-16/32 file: iter_jsonl stops
+            continue
+        tagged = None if validator.is_valid(value) else [("", issue) for issue in validator.explain(value)]
+        rid, failures = None, []
+        if type(value) is dict:
+            rid = value.get("id") if type(value.get("id")) is str else None
+            for name, check in list(checks):
+                try:
+                    found = check(value, raw if verbatim else None)
+                except Exception as exc:  # noqa: BLE001 - as in _validate_source
+                    failures.append((name, f"{type(exc).__name__}: {exc}"))
+                    checks = [(n, c) for n, c in checks if n != name]
+                    continue
+                if found:
+                    tagged = (tagged or []) + [(name, issue) for issue in found]
+        own = len(raw) != len(lines[line - first])  # the careful path dropped a BOM
+        results.append((line, rid, tagged, failures, raw if own else None))
+    return results, stopped
 
 
 def expand_inputs(paths: Iterable[str], stdin_filename: str | None = None) -> Iterator[Source | Finding]:

@@ -422,8 +422,31 @@ def test_screen_stops_every_character_a_flag_needs():
     # clean prose is screened without a full check (a question mark ends a sentence)
     clean = "Sáng nay, “giá xăng” giảm 2,5% tại Hà Nội – Đà Nẵng… Ông nói: Tại sao?\nNgười dân vui mừng."
     screen = utf8_screen(clean.encode())
-    assert screen is not None and encoding._passes_screen(clean, screen)
-    assert not encoding._passes_screen("Th?i s? h?m nay", screen)
+    assert screen is not None and encoding.passes_screen(clean, screen)
+    assert not encoding.passes_screen("Th?i s? h?m nay", screen)
+
+
+def _drop_witness(byte: int):
+    return lambda mp: mp.setattr(encoding, "_SCREEN_BYTES", tuple(b for b in encoding._SCREEN_BYTES if b != byte))
+
+
+@pytest.mark.parametrize("breakage", [
+    _drop_witness(0xCC),  # combining marks
+    _drop_witness(0xD0),  # Cyrillic
+    _drop_witness(0xEF),  # U+FFFD
+    lambda mp: mp.setattr(encoding, "_SCREEN_ON_STR", ""),  # Ã Å Ñ Ï
+    lambda mp: mp.setattr(encoding, "_SCREEN_TAIL_RE", None),  # small capitals
+    lambda mp: mp.setattr(encoding, "_QUESTION_LETTER_RE", re.compile("(?!)")),  # 'Th?i'
+], ids=["combining", "cyrillic", "fffd", "on-str", "tail", "question"])
+def test_a_broken_screen_is_caught(monkeypatch, breakage):
+    """Each part of the screen matters: without it, the differential tests above fail."""
+    breakage(monkeypatch)
+    texts = [t for case in CASES for t in (case["original"], case["expected"])]
+    texts += ["Th?i s? h?m nay", "ᴠiệt ᴀnh và ᴍẹ", "Ñ hôm nay Ë† nữa", "Từ khoá b̼.̼o̼.̼m̼ bị chặn",
+              "Tỷ ʟệ sιɴн ở мức тнấᴘ", "Vоi và Nаm", "đư\ufffdng phố"]
+    with pytest.raises(AssertionError):
+        for text in texts:
+            assert_screen_agrees(text)
 
 
 def test_question_mark_screen_sees_every_letter():

@@ -696,3 +696,90 @@ def test_validating_does_not_change_records(tmp_path):
     before = copy.deepcopy(rec)
     load_validator().issues(rec)
     assert rec == before
+
+
+# --- --jobs: worker processes give the findings of one process ----------------------------------
+
+def jobs_corpus(tmp_path) -> list[Path]:
+    """Files with every kind of finding: schema errors, bad lines, repeated keys, a BOM, ids
+    repeated within and across files, a cut gzip stream, an over-long line, a UTF-16 file."""
+    dup_key = b'{"id": "rk", "id": "rk2"}\n'
+    a = write_jsonl(tmp_path / "a.jsonl", record(1), record(2, lang="?"), b"not json\n", record(1),
+                    dup_key, b"\xef\xbb\xbf" + line(record(4)), record(5, text="Vi\u00c3\u00aat Nam"),
+                    record(6, text=unicodedata.normalize("NFD", "Người dân")), b"\n", record(7, title=7),
+                    *[record(i, lang="x" if i % 7 == 0 else "vi") for i in range(10, 40)], record(2))
+    gz_body = b"".join(line(record(i, lang="?" if i % 5 == 0 else "vi")) for i in (3, 41, 1, 42, *range(100, 140)))
+    gz = gzip.compress(gz_body)
+    (tmp_path / "b.jsonl.gz").write_bytes(gz[: len(gz) * 9 // 10])
+    c = write_jsonl(tmp_path / "c.jsonl", record(50), b"x" * 3000 + b"\n", record(51, lang="?"), record(50))
+    (tmp_path / "d.jsonl").write_bytes(line(record(60)).decode().encode("utf-16"))
+    (tmp_path / "e.json").write_text(json.dumps([record(61), record(1)]))
+    return [a, tmp_path / "b.jsonl.gz", c, tmp_path / "d.jsonl", tmp_path / "e.json"]
+
+
+@pytest.mark.parametrize("options", [{}, {"max_errors": 7}, {"strict": True, "max_line_bytes": 2000},
+                                     {"disabled": frozenset({"duplicate-id"})}])
+def test_jobs_give_the_same_findings_in_the_same_order(tmp_path, monkeypatch, options):
+    import corpus.validate as validate_module
+
+    monkeypatch.setattr(validate_module, "_CHUNK_BYTES", 2000)  # a few lines per worker call
+    paths = jobs_corpus(tmp_path)
+    serial, serial_summary = run(paths, **options)
+    if not options:
+        assert {f.keyword for f in serial} >= {"pattern", "json", "duplicate-id", "duplicate-id-across-files",
+                                               "duplicate-key", "bom", "nfc", "mojibake", "compression", "encoding"}
+    for jobs in (2, 3):
+        parallel, summary = run(paths, jobs=jobs, **options)
+        assert parallel == serial
+        assert summary.as_dict() == serial_summary.as_dict()
+
+
+def test_jobs_drop_a_failing_check_where_one_process_does(tmp_path, monkeypatch):
+    """A check that raises is switched off from that record on, though workers ran it further."""
+    import corpus.validate as validate_module
+
+    def flags(text):
+        if "boom" in text:
+            raise RuntimeError("boom")
+        return ["residual-mojibake"] if "Ã" in text else []
+
+    sys.modules["corpus.encoding"].quality_flags = flags
+    monkeypatch.setattr(validate_module, "_CHUNK_BYTES", 1500)
+    recs = [record(i, text="Ã" if i % 3 else "Tin") for i in range(30)]
+    recs[12]["text"] = "boom"
+    path = write_jsonl(tmp_path / "a.jsonl", *recs)
+    serial, serial_summary = run([path])
+    assert "mojibake" in serial_summary.unavailable and max(f.line for f in serial) < 13
+    parallel, summary = run([path], jobs=2)
+    assert parallel == serial and summary.as_dict() == serial_summary.as_dict()
+
+
+def test_cli_jobs(tmp_path, capsys):
+    path = write_jsonl(tmp_path / "a.jsonl", record(1), record(2, lang="?"), record(1))
+    assert main(["validate", str(path)]) == EXIT_INVALID
+    one = capsys.readouterr().out
+    assert main(["validate", "--jobs", "0", str(path)]) == EXIT_INVALID
+    assert capsys.readouterr().out == one
+    assert main(["validate", "--jobs", "-1", str(path)]) == EXIT_USAGE
+
+
+def test_a_broken_screen_is_caught(tmp_path, monkeypatch):
+    """The differential test above fails when the screen misses a character it must stop."""
+    monkeypatch.setitem(sys.modules, "corpus.encoding", real_encoding)
+    monkeypatch.setattr(real_encoding, "_SCREEN_ON_STR", real_encoding._SCREEN_ON_STR.replace("Ñ", ""))
+    recs = [record(i, title=title, text=text) for i, title in enumerate(SCREEN_TEXTS) for text in SCREEN_TEXTS]
+    assert mojibake_findings(tmp_path, recs, orjson.dumps) != expected_mojibake(recs)
+
+
+def test_jobs_with_the_real_screen(tmp_path, monkeypatch):
+    import corpus.validate as validate_module
+
+    monkeypatch.setitem(sys.modules, "corpus.encoding", real_encoding)
+    monkeypatch.setattr(validate_module, "_CHUNK_BYTES", 3000)
+    recs = [record(i, title=title, text=text) for i, title in enumerate(SCREEN_TEXTS) for text in SCREEN_TEXTS]
+    path = tmp_path / "m.jsonl"
+    path.write_bytes(b"".join(line(rec) if i % 2 else json.dumps(rec).encode() + b"\n" for i, rec in enumerate(recs)))
+    serial, serial_summary = run([path, *jobs_corpus(tmp_path)])
+    assert any(f.keyword == "mojibake" for f in serial)
+    parallel, summary = run([path, *jobs_corpus(tmp_path)], jobs=2)
+    assert parallel == serial and summary.as_dict() == serial_summary.as_dict()
