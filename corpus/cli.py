@@ -33,9 +33,9 @@ def _add_validate(sub) -> None:
                    help="longest JSON Lines line read, in bytes (default: 16 MiB)")
     p.add_argument("--stdin-filename", metavar="NAME",
                    help="name shown for - and whose suffix gives its format (default: sniffed)")
-    p.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
-                   help="worker processes for JSON Lines files (default: 1; 0 = one per CPU); "
-                        "the findings are the same, in the same order")
+    p.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
+                   help="worker processes for JSON Lines files (default: one per CPU for a file of 8 MB "
+                        "or more, else 1; 0 = one per CPU); the findings are the same, in the same order")
 
 
 def _cmd_validate(args) -> int:
@@ -45,7 +45,7 @@ def _cmd_validate(args) -> int:
     if args.max_errors is not None and args.max_errors < 1:
         print("error: --max-errors must be at least 1", file=sys.stderr)
         return EXIT_USAGE
-    if args.jobs < 0:
+    if args.jobs is not None and args.jobs < 0:
         print("error: --jobs must be 0 (one per CPU) or more", file=sys.stderr)
         return EXIT_USAGE
     options = Options(schema=args.schema, disabled=disabled, strict=args.strict, max_errors=args.max_errors,

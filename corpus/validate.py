@@ -471,7 +471,9 @@ class Options:
     max_errors: int | None = None  # cap on reported errors; counting goes on
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
     stdin_filename: str | None = None  # name (and format, by its suffix) of "-"
-    jobs: int = 1  # worker processes for JSON Lines files; 0 = one per CPU
+    # Worker processes for JSON Lines files: None = one per CPU for a file of PARALLEL_BYTES
+    # or more (a pool costs more than it saves on small files), else none; 0 = one per CPU.
+    jobs: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -558,13 +560,12 @@ class CorpusValidator:
         return checks
 
     def run(self, paths: Iterable[str]) -> Iterator[Finding]:
-        jobs = self.options.jobs or _cpu_count()
         pool = None
         try:
             for source in expand_inputs(paths, self.options.stdin_filename):
                 if isinstance(source, Finding):
                     yield from self._report(source)
-                elif jobs > 1 and source.path is not None and source.fmt in JSONL_FORMATS:
+                elif (jobs := self._workers_for(source)) > 1:
                     if pool is None:
                         pool = _worker_pool(jobs)
                     yield from self._validate_in_parallel(source, pool, jobs)
@@ -573,6 +574,17 @@ class CorpusValidator:
         finally:
             if pool is not None:
                 pool.shutdown(cancel_futures=True)
+
+    def _workers_for(self, source: Source) -> int:
+        if source.path is None or source.fmt not in JSONL_FORMATS:
+            return 1
+        jobs = self.options.jobs
+        if jobs is None:
+            try:
+                jobs = 0 if os.path.getsize(source.path) >= PARALLEL_BYTES else 1
+            except OSError:
+                return 1  # reported when it is read
+        return jobs or _cpu_count()
 
     # The hot loop: one pass per record, positions computed only for reported errors.
     def _validate_source(self, source: Source) -> Iterator[Finding]:
@@ -639,24 +651,34 @@ class CorpusValidator:
             summary.records += records
             summary.invalid_records += invalid
 
-    # --jobs: worker processes parse and check runs of lines (_check_lines); this process
-    # reads the lines, tracks ids and reports, in file order, so findings are those of
-    # _validate_source.
+    # --jobs: worker processes parse and check runs of lines; this process tracks ids and
+    # reports, in file order, so findings are those of _validate_source. A plain file is cut
+    # into byte ranges of whole lines that the workers read themselves (this process only
+    # counts line breaks); a compressed one is decompressed here and sent as lines.
     def _validate_in_parallel(self, source: Source, pool, jobs: int) -> Iterator[Finding]:
         self.summary.files += 1
         self._file_names.append(source.name)
         file_index = len(self._file_names) - 1
-        pending: deque = deque()  # ReadItem, or (first line, lines, future), in file order
+        pending: deque = deque()  # ReadItem, or a future of _check_range / _check_lines, in file order
         state = {"defective": False, "stop": False}
         try:
             with open(source.path, "rb", buffering=1 << 20) as fh:
-                for piece in jsonl_chunks(jsonl_stream(fh, source.fmt), self.options.max_line_bytes, _CHUNK_BYTES):
+                if source.fmt == "jsonl":
+                    pieces = ((start, end, first) for start, end, first in _line_ranges(fh, _CHUNK_BYTES))
+                else:
+                    pieces = jsonl_chunks(jsonl_stream(fh, source.fmt), self.options.max_line_bytes, _CHUNK_BYTES)
+                for piece in pieces:
+                    names = tuple(name for name, _ in self._record_checks)
                     if isinstance(piece, ReadItem):
                         pending.append(piece)
+                    elif len(piece) == 3:
+                        start, _, first = piece
+                        pending.append((pool.submit(_check_range, self.options, names, source.path, *piece),
+                                        lambda n, s=start, f=first: _line_at(source.path, s, f, n)))
                     else:
                         first, lines = piece
-                        names = tuple(name for name, _ in self._record_checks)
-                        pending.append((first, lines, pool.submit(_check_lines, self.options, names, lines, first)))
+                        pending.append((pool.submit(_check_lines, self.options, names, lines, first),
+                                        lambda n, f=first, ls=lines: ls[n - f]))
                     while len(pending) > 2 * jobs and not state["stop"]:
                         yield from self._merge(source, file_index, pending.popleft(), state)
                     if state["stop"]:
@@ -670,17 +692,27 @@ class CorpusValidator:
             yield from self._merge(source, file_index, pending.popleft(), state)
         for entry in pending:
             if not isinstance(entry, ReadItem):
-                entry[2].cancel()
+                entry[0].cancel()
 
     def _merge(self, source: Source, file_index: int, entry, state: dict) -> Iterator[Finding]:
         """What _validate_source does with these items, given the workers' verdicts."""
         summary = self.summary
         if isinstance(entry, ReadItem):
-            results, stopped, lines, first = [entry], False, (), 0
+            results, stopped, line_at = [entry], False, None
         else:
-            first, lines, future = entry
-            results, stopped = future.result()
+            (results, stopped), line_at = entry[0].result(), entry[1]
+        enabled = {name for name, _ in self._record_checks}
+        track_ids = self._ids_in_file or self._ids_across
+        seen_ids = self._seen_ids
         for result in results:
+            if len(result) == 2:  # a record without issues: (line, id)
+                line, rid = result
+                if not state["defective"] and (rid is None or not track_ids or rid not in seen_ids):
+                    summary.records += 1
+                    if rid is not None and track_ids:
+                        seen_ids[rid] = (file_index, line, "")
+                    continue
+                result = (line, rid, None, (), None)
             if isinstance(result, ReadItem):  # a read error
                 err = result.value
                 if not err.fatal:
@@ -692,7 +724,6 @@ class CorpusValidator:
                 continue
             line, rid, tagged, failures, raw = result
             summary.records += 1
-            enabled = {name for name, _ in self._record_checks}
             issues = [issue for name, issue in tagged if name == ""] if tagged else []
             if rid is not None and (self._ids_in_file or self._ids_across):
                 seen = self._seen_ids.get(rid)
@@ -709,7 +740,9 @@ class CorpusValidator:
                 summary.invalid_records += 1
             state["defective"] = False
             if issues:
-                item = ReadItem(line, None, None, raw if raw is not None else lines[line - first])
+                # A record sent back without its line (no issue in the worker) has one here:
+                # a repeated id, rare enough to read the line again.
+                item = ReadItem(line, None, None, raw if raw is not None else line_at(line))
                 for issue in issues:
                     yield from self._report_issue(source, item, issue, False)
         if stopped:
@@ -797,7 +830,8 @@ class CorpusValidator:
 
 # --- --jobs: the worker side --------------------------------------------------------------------
 
-_CHUNK_BYTES = 1 << 18  # lines sent to a worker at a time: small enough to keep every worker busy
+PARALLEL_BYTES = 8 << 20  # a JSON Lines file this large is checked by one worker per CPU by default
+_CHUNK_BYTES = 1 << 20  # lines for a worker at a time: enough to make the call's cost small, few enough to keep every worker busy
 _WORKER_STATE: dict = {}  # (options, check names) -> (validator, checks), per worker process
 
 
@@ -814,21 +848,81 @@ def _worker_pool(jobs: int):
     return ProcessPoolExecutor(max_workers=jobs)
 
 
+def _line_ranges(fh, size: int) -> Iterator[tuple[int, int, int]]:
+    """(start, end, number of the first line) of runs of whole lines of about ``size`` bytes
+    of a plain file (a run ends after a line break, the last one at the end of the file)."""
+    start = pos = breaks = 0
+    first = 1
+    while chunk := fh.read(size):
+        pos += len(chunk)
+        cut = chunk.rfind(b"\n")
+        if cut < 0:  # inside a long line
+            continue
+        breaks += chunk.count(b"\n")
+        end = pos - len(chunk) + cut + 1
+        yield start, end, first
+        start, first, breaks = end, first + breaks, 0
+    if pos > start:
+        yield start, pos, first
+
+
+def _line_at(path: str, start: int, first: int, n: int) -> bytes:
+    """Line ``n`` of a plain file, from the run of lines that starts with line ``first`` at byte ``start``."""
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        for _ in range(n - first):
+            while (piece := fh.readline(1 << 20)) and piece[-1] != 10:  # an over-long line, in bounded pieces
+                pass
+        return fh.readline()
+
+
+class _Window(io.RawIOBase):
+    """``size`` bytes of a file from where it stands."""
+
+    def __init__(self, fh, size: int):
+        self._fh, self._left = fh, size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = self._fh.readinto(memoryview(buffer)[: self._left]) if self._left > 0 else 0
+        self._left -= n
+        return n
+
+
+def _check_range(options: Options, names: tuple[str, ...], path: str, start: int, end: int, first: int):
+    """``_check_lines`` for the lines of a plain file between byte ``start`` and ``end``."""
+    with open(path, "rb", buffering=0) as fh:
+        fh.seek(start)
+        if end - start <= 4 * _CHUNK_BYTES:  # the usual run: read at once
+            return _check_stream(options, names, io.BytesIO(fh.read(end - start)), first)
+        # A run that holds a very long line: read as it goes, so an over-long line is skipped unread.
+        return _check_stream(options, names, io.BufferedReader(_Window(fh, end - start), 1 << 20), first)
+
+
 def _check_lines(options: Options, names: tuple[str, ...], lines: list[bytes], first: int):
     """Parse and check lines ``first``.. of a JSON Lines file: everything but the ids, which
-    need the whole run. Returns ([ReadItem error, or (line, id, [(check or "", Issue)],
-    [(check, why it failed)], raw if not the line itself)], whether reading stops here)."""
+    need the whole run (see ``_check_stream``)."""
+    return _check_stream(options, names, io.BytesIO(b"".join(lines)), first)
+
+
+def _check_stream(options: Options, names: tuple[str, ...], stream, first: int):
+    """([a ReadItem error, (line, id) for a record without issues, or (line, id, [(check or
+    "", Issue)], [(check, why it failed)], the line) for one with], whether reading stops
+    here) for the lines of ``stream``, the first of which is line ``first``."""
     key = (options, names)
     if key not in _WORKER_STATE:
         run = CorpusValidator(options)
         _WORKER_STATE[key] = (run.validator, [(n, c) for n, c in run._record_checks if n in names])
     validator, checks = _WORKER_STATE[key]
-    results, stopped = [], False
-    for item in iter_jsonl(io.BytesIO(b"".join(lines)), options.max_line_bytes, first):
+    results, stopped, mended = [], False, None
+    for item in iter_jsonl(stream, options.max_line_bytes, first):
         line, _, value, raw, _, verbatim = item
         if type(value) is ReadError:
             results.append(ReadItem(*item))
             stopped = stopped or value.keyword == "encoding"  # a UTF-16/32 file: iter_jsonl stops
+            mended = line  # a record read from this line may be read past a defect (a BOM)
             continue
         tagged = None if validator.is_valid(value) else [("", issue) for issue in validator.explain(value)]
         rid, failures = None, []
@@ -843,8 +937,7 @@ def _check_lines(options: Options, names: tuple[str, ...], lines: list[bytes], f
                     continue
                 if found:
                     tagged = (tagged or []) + [(name, issue) for issue in found]
-        own = len(raw) != len(lines[line - first])  # the careful path dropped a BOM
-        results.append((line, rid, tagged, failures, raw if own else None))
+        results.append((line, rid, tagged, failures, raw) if tagged or failures or line == mended else (line, rid))
     return results, stopped
 
 

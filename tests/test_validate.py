@@ -763,6 +763,25 @@ def test_cli_jobs(tmp_path, capsys):
     assert main(["validate", "--jobs", "-1", str(path)]) == EXIT_USAGE
 
 
+def test_large_files_get_workers_by_default(tmp_path, monkeypatch):
+    """Without --jobs a JSON Lines file of PARALLEL_BYTES or more is checked by one worker
+    per CPU, a smaller one and a .json file in this process; the findings are the same."""
+    import corpus.validate as validate_module
+
+    pools = []
+    real_pool = validate_module._worker_pool
+    monkeypatch.setattr(validate_module, "_worker_pool", lambda jobs: pools.append(jobs) or real_pool(jobs))
+    monkeypatch.setattr(validate_module, "_cpu_count", lambda: 2)
+    paths = jobs_corpus(tmp_path)
+    serial, serial_summary = run(paths, jobs=1)
+    findings, summary = run(paths)
+    assert findings == serial and summary.as_dict() == serial_summary.as_dict() and pools == []  # all small
+    monkeypatch.setattr(validate_module, "PARALLEL_BYTES", 1000)
+    monkeypatch.setattr(validate_module, "_CHUNK_BYTES", 2000)
+    findings, summary = run(paths)
+    assert pools == [2] and findings == serial and summary.as_dict() == serial_summary.as_dict()
+
+
 def test_a_broken_screen_is_caught(tmp_path, monkeypatch):
     """The differential test above fails when the screen misses a character it must stop."""
     monkeypatch.setitem(sys.modules, "corpus.encoding", real_encoding)
@@ -783,3 +802,19 @@ def test_jobs_with_the_real_screen(tmp_path, monkeypatch):
     assert any(f.keyword == "mojibake" for f in serial)
     parallel, summary = run([path, *jobs_corpus(tmp_path)], jobs=2)
     assert parallel == serial and summary.as_dict() == serial_summary.as_dict()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=60).map(lambda b: b.replace(b"\r", b"\n")), st.integers(1, 16))
+@example(b"", 4)
+@example(b"\n\n\n", 1)
+@example(b"a long line without a break", 3)
+def test_line_ranges_cut_a_file_into_whole_lines(data, size):
+    """--jobs cuts a plain file into byte ranges: together they are the file, each ends after
+    a line break (the last may end at the end of the file) and knows its first line's number."""
+    from corpus.validate import _line_ranges
+
+    ranges = list(_line_ranges(io.BytesIO(data), size))
+    assert b"".join(data[s:e] for s, e, _ in ranges) == data
+    assert all(data[e - 1: e] == b"\n" for _, e, _ in ranges[:-1])
+    assert [first for _, _, first in ranges] == [data[:s].count(b"\n") + 1 for s, _, _ in ranges]
