@@ -26,6 +26,7 @@ import re
 import sys
 import unicodedata
 from collections import deque
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -700,7 +701,14 @@ class CorpusValidator:
         if isinstance(entry, ReadItem):
             results, stopped, line_at = [entry], False, None
         else:
-            (results, stopped), line_at = entry[0].result(), entry[1]
+            try:
+                (results, stopped), line_at = entry[0].result(), entry[1]
+            except BrokenProcessPool as exc:  # a worker was killed (out of memory, a signal)
+                state["stop"] = True
+                yield from self._report(Finding(source.name, None, None, None, "", "io",
+                                                f"a worker process died ({exc}); the rest of the file was not "
+                                                "checked: run again with --jobs 1", usage=True))
+                return
         enabled = {name for name, _ in self._record_checks}
         track_ids = self._ids_in_file or self._ids_across
         seen_ids = self._seen_ids

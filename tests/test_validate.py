@@ -9,6 +9,7 @@ import copy
 import gzip
 import io
 import json
+import os
 import sys
 import types
 import unicodedata
@@ -818,3 +819,17 @@ def test_line_ranges_cut_a_file_into_whole_lines(data, size):
     assert b"".join(data[s:e] for s, e, _ in ranges) == data
     assert all(data[e - 1: e] == b"\n" for _, e, _ in ranges[:-1])
     assert [first for _, _, first in ranges] == [data[:s].count(b"\n") + 1 for s, _, _ in ranges]
+
+
+def _die(*args):
+    os._exit(9)  # a worker killed mid-run (out of memory, a signal)
+
+
+def test_a_dead_worker_is_a_usage_error_not_a_crash(tmp_path, monkeypatch):
+    import corpus.validate as validate_module
+
+    monkeypatch.setattr(validate_module, "_check_range", _die)
+    path = write_jsonl(tmp_path / "a.jsonl", *[record(i) for i in range(5)])
+    findings, summary = run([path], jobs=2)
+    assert [(f.keyword, f.usage) for f in findings] == [("io", True)]
+    assert "worker process died" in findings[0].message and summary.exit_code == EXIT_USAGE
