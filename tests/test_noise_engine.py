@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from corpus import noise
-from corpus.normalise import PREFIXED, _Fields, _Pass
+from corpus.normalise import PREFIXED, WHOLE, _Fields, _Pass
 
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -95,6 +95,29 @@ def test_matches_and_line_searches_agree_with_finditer(lines):
                 for pos in sorted({0, 1, len(view) // 2, len(view)}):
                     got = [m.span() for m in one.matches(entry, i, pos)]
                     assert got == [m.span() for m in rule.pattern.finditer(view, pos)], (rule.id, view, pos)
+
+
+_HEADLINES = ["Bắt nguyên giám đốc công ty xây dựng vì sai phạm tại dự án nhà ở xã hội",
+              "“Clip hiện trường khu đất bị bỏ hoang suốt mười năm giữa trung tâm thành phố",
+              "Giá lúa tăng.", "Lực lượng chức năng - Ảnh: Gia Minh", "THEO DÂN TRÍ", "Theo RT", "0:00 / 0:00",
+              "Tin liên quan", "Bình luận (0)", "Hotline: 0909 123 456"]
+
+
+@FAST
+@given(st.lists(st.one_of(st.sampled_from(_HEADLINES), lines_st.map(" ".join)), min_size=1, max_size=6))
+def test_whole_line_masks_never_rule_out_a_match(lines):
+    """A whole-line rule (line, lead, tail, block, run) that matches a whole line is never
+    masked out for it."""
+    rules = _rules()
+    scanner = noise.scanner_for(rules)
+    text = "\n".join(lines)
+    one = _pass(text, rules, scanner)
+    for scope in ("line", "lead", "tail", "block", "run"):
+        plan = one.plans.get(scope)
+        for k, entry in (plan.entries.items() if plan else ()):
+            for i, view in enumerate(one.views):
+                if entry[0].pattern.fullmatch(view):
+                    assert one.masks[i][WHOLE] >> k & 1, (entry[0].id, view)
 
 
 @FAST
