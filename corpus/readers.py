@@ -223,10 +223,7 @@ def iter_jsonl(stream, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES, first_line:
                 return
             line_no += 1
             if len(raw) == limit and raw[-1] != 10:
-                total = len(raw) + _skip_rest_of_line(stream)
-                yield ReadItem(line_no, None, ReadError(
-                    "line-too-long", f"line is {_size(total)}, over the limit of {_size(max_line_bytes)} "
-                    "(--max-line-bytes); it was skipped without parsing"))
+                yield _skipped_long_line(stream, line_no, raw, max_line_bytes)
                 continue
             try:
                 text = raw.decode()
@@ -268,10 +265,7 @@ def jsonl_chunks(stream, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
                     yield first, lines
                     lines, size = [], 0
                 first = line_no + 1
-                total = len(raw) + _skip_rest_of_line(stream)
-                yield ReadItem(line_no, None, ReadError(
-                    "line-too-long", f"line is {_size(total)}, over the limit of {_size(max_line_bytes)} "
-                    "(--max-line-bytes); it was skipped without parsing"))
+                yield _skipped_long_line(stream, line_no, raw, max_line_bytes)
                 continue
             lines.append(raw)
             size += len(raw)
@@ -298,6 +292,14 @@ def _careful_line(line_no: int, raw: bytes) -> Iterator[ReadItem]:
         yield ReadItem(line_no, None if offset is None else offset + 1 + shift, err)
     if record is not UNREADABLE:
         yield ReadItem(line_no, None, record, raw)
+
+
+def _skipped_long_line(stream, line_no: int, head: bytes, max_line_bytes: int) -> ReadItem:
+    """The error for line ``line_no``, over the limit: ``head`` was read, the rest is skipped."""
+    total = len(head) + _skip_rest_of_line(stream)
+    return ReadItem(line_no, None, ReadError(
+        "line-too-long", f"line is {_size(total)}, over the limit of {_size(max_line_bytes)} "
+        "(--max-line-bytes); it was skipped without parsing"))
 
 
 def _skip_rest_of_line(stream) -> int:
