@@ -665,7 +665,7 @@ class CorpusValidator:
         try:
             with open(source.path, "rb", buffering=1 << 20) as fh:
                 if source.fmt == "jsonl":
-                    pieces = ((start, end, first) for start, end, first in _line_ranges(fh, _CHUNK_BYTES))
+                    pieces = _line_ranges(fh, _CHUNK_BYTES)
                 else:
                     pieces = jsonl_chunks(jsonl_stream(fh, source.fmt), self.options.max_line_bytes, _CHUNK_BYTES)
                 for piece in pieces:
