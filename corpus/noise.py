@@ -85,14 +85,20 @@ _INIT = f"(?:{UP}\\.(?:{UP}\\.?)*{_END})"
 _NAME_TOKEN = f"(?:{_TITLE}|{_CAPS}|{_INIT})"
 # One name keeps one case: Title-case words ("Gia Minh") or capitals ("NGỌC PHƯỢNG", "AFP"),
 # so "Ảnh: Gia Minh WHO - ..." stops before the acronym that opens the next sentence.
-_WORDS = (f"(?:(?:{_TITLE}|{_INIT})(?:(?: |\\.){_NOT_NAME}(?:{_TITLE}|{_INIT})){{0,5}}"
-          f"|(?:{_CAPS}|{_INIT})(?:(?: |\\.){_NOT_NAME}(?:{_CAPS}|{_INIT})){{0,5}})")
+# At most four tokens: Vietnamese names have two to four syllables, and a longer run of
+# capitals after "Video: Đức Huy" is the next sentence ("Đường Lương Định Của (quận 2)...").
+_WORDS = (f"(?:(?:{_TITLE}|{_INIT})(?:(?: |\\.){_NOT_NAME}(?:{_TITLE}|{_INIT})){{0,3}}"
+          f"|(?:{_CAPS}|{_INIT})(?:(?: |\\.){_NOT_NAME}(?:{_CAPS}|{_INIT})){{0,3}})")
 NAME = f"{_WORDS}(?: ?/ ?{_NOT_NAME}{_WORDS}| ?[-–] ?{_NOT_NAME}{_NAME_TOKEN}(?: {_NOT_NAME}{_NAME_TOKEN}){{1,4}}){{0,3}}"
 DASH = "[-–—]"
 # Characters after which a span rule with ``boundary = true`` may start.
 BOUNDARY_CHARS = frozenset(" \t\n.!?;:\"”’)]|–—-")
 
-MACROS = {"UP": UP, "LO": LO, "L": L, "NAME": NAME, "DASH": DASH}
+# Words that open a sentence carrying the story on ("Qua đó, ...", "Tuy nhiên ..."): body
+# text, never a photo caption.
+CONNECTIVE = ("(?:Qua đó|Theo đó|Tuy nhiên|Do đó|Vì vậy|Vì thế|Ngoài ra|Bên cạnh đó|Trong khi đó|Trước đó|"
+              "Sau đó|Đồng thời|Cũng theo|Theo|Tuy vậy|Mặt khác|Trong đó|Hiện nay|Như vậy|Từ đó)(?![\\w])")
+MACROS = {"UP": UP, "LO": LO, "L": L, "NAME": NAME, "DASH": DASH, "CONNECTIVE": CONNECTIVE}
 
 
 class ProfileError(ValueError):
@@ -107,6 +113,7 @@ class Rule:
     pattern: re.Pattern
     field: str | None = None
     caption_before: bool = False  # also remove the caption sentence right before a credit
+    caption_not: re.Pattern | None = None  # ... unless that sentence starts with this (a connective: body)
     boundary: bool = False  # span rules: a sentence/segment boundary must precede the match
     absorb_dash: bool = False  # span rules: also remove a " - " right before the match
     headline_before: bool = False  # line rules: also the headline-like line just before
@@ -181,6 +188,7 @@ def load_profile(path: Path, outlets: tuple[str, ...] = ()) -> Profile:
                 pattern=pattern,
                 field=r.get("field"),
                 caption_before=bool(r.get("caption_before", False)),
+                caption_not=_compile_option(r, "caption_not", all_outlets, where),
                 boundary=bool(r.get("boundary", False)),
                 absorb_dash=bool(r.get("absorb_dash", False)),
                 headline_before=bool(r.get("headline_before", False)),
@@ -201,6 +209,15 @@ def load_profile(path: Path, outlets: tuple[str, ...] = ()) -> Profile:
         rules=tuple(rules),
         source=str(path),
     )
+
+
+def _compile_option(r: dict, key: str, outlets: tuple[str, ...], where: str) -> re.Pattern | None:
+    if key not in r:
+        return None
+    try:
+        return re.compile(_expand(r[key], outlets, where))
+    except re.error as exc:
+        raise ProfileError(f"{where}: bad {key}: {exc}") from None
 
 
 @dataclass(frozen=True, eq=False)

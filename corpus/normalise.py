@@ -742,7 +742,7 @@ class _Pass:
             for s, e, rule in sorted(hits, key=lambda h: h[0]):
                 if s < prev_end:
                     continue
-                cs = _caption_start(view, s) if rule.caption_before else None
+                cs = _caption_start(view, s, rule.caption_not) if rule.caption_before else None
                 if cs is not None and prev_end <= cs < s:
                     cap_rule = rule.id.replace("credit", "caption") if "credit" in rule.id else rule.id + "+caption"
                     plan.append((cs, s, cap_rule, "caption"))
@@ -1046,7 +1046,13 @@ def _lead_starts(view: str, positions: list[int], lead_class: re.Pattern, limit:
     return sorted(out)
 
 
-_SENT_END = re.compile(r"(?:(?<=[a-zđàáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵ0-9%)])|(?<=[\"”’]))[.!?…]+[\"”’]?(?= ?" + noise.UP + r")")
+# A sentence ends after a lowercase letter, digit, ")" or quote, or after a capital that does
+# not close a run of initials and has a space after its stop ("Đông Nam Á. Nhà ...", "WHO.
+# Ông ..." but not "B.A. Ông" nor "TP.HCM").
+_SENT_END = re.compile(r"(?:(?<=[a-zđàáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵ0-9%)])|(?<=[\"”’]))"
+                       r"[.!?…]+[\"”’]?(?= ?" + noise.UP + r")"
+                       r"|(?<=(?<![.\w])" + noise.UP + r")[.!?…]+[\"”’]?(?= " + noise.UP + r")"
+                       r"|(?<=\w" + noise.UP + r")[.!?…]+[\"”’]?(?= " + noise.UP + r")")
 
 
 def _at_boundary(view: str, s: int, e: int, rule):
@@ -1085,8 +1091,9 @@ def _last_sentence_end(view: str, limit: int) -> int:
         window *= 4
 
 
-def _caption_start(view: str, credit_start: int) -> int | None:
-    """Start of the caption sentence right before a photo credit, or None."""
+def _caption_start(view: str, credit_start: int, not_caption: re.Pattern | None = None) -> int | None:
+    """Start of the caption sentence right before a photo credit, or None (also when the
+    sentence starts with ``not_caption``)."""
     end = credit_start
     while end > 0 and view[end - 1] in " -–—|(":
         end -= 1
@@ -1096,7 +1103,7 @@ def _caption_start(view: str, credit_start: int) -> int | None:
     while start < end and view[start] == " ":
         start += 1
     words = len(view[start:end].split())
-    if 2 <= words <= 60:
+    if 2 <= words <= 60 and not (not_caption and not_caption.match(view, start)):
         return start
     return None
 

@@ -258,3 +258,11 @@ def test_run_scope(tmp_path, text, cut):
 def test_run_scope_bad_bounds_name_the_rule(tmp_path, extra):
     with pytest.raises(noise.ProfileError, match=r"runs.toml: rule #1 \(two-caps\): min_run"):
         _run_rules(tmp_path, extra)
+
+
+def test_a_bad_caption_not_names_the_rule(tmp_path):
+    path = tmp_path / "p.toml"
+    path.write_text('[[rules]]\nid = "credit"\nkind = "caption-credit"\nscope = "span"\ncaption_before = true\n'
+                    "caption_not = '(?:Qua đó'\npattern = 'Ảnh: X'\n", encoding="utf-8")
+    with pytest.raises(noise.ProfileError, match=r"p.toml: rule #1 \(credit\): bad caption_not"):
+        noise.load_profile(path)
