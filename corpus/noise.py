@@ -20,7 +20,8 @@ fire, and a regular expression. Scopes:
 
 Patterns may use macros: ``{UP}`` an uppercase letter, ``{LO}`` a lowercase letter,
 ``{L}`` any letter, ``{NAME}`` a credit name (capitalised words), ``{DASH}``, ``{OUTLET}``
-(the profile's outlet allowlist), ``{BOUND}`` a sentence or segment boundary before the match.
+(the profile's outlet allowlist), ``{BOUND}`` a sentence or segment boundary before the match,
+``{CONNECTIVE}`` a word that opens a sentence carrying the story on (for ``caption_not``).
 A named group ``value`` is lifted into the rule's ``field`` (dateline, attribution).
 
 Speed: ``literal_facts`` derives from each pattern what every match must contain (literals
