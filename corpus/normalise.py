@@ -52,6 +52,10 @@ class Doc:
     fixes: tuple = ()
     quality_flags: tuple[str, ...] = ()
     profiles: tuple[str, ...] = ()
+    # The encoding was judged (RepairEncoding): once, on the fullest text. A cleaned copy has
+    # less evidence (a Unicode credit cut from a line of legacy-looking words) and is not
+    # judged again, so normalising a normalised document changes nothing.
+    encoding_decided: bool = False
 
 
 # --- layout ----------------------------------------------------------------------------
@@ -128,15 +132,17 @@ class RepairEncoding:
     def __call__(self, doc: Doc) -> Doc:
         from .encoding import repair_text
 
+        if doc.encoding_decided:
+            return doc
         text, fixes = repair_text(doc.text, unify_tones=self.unify_tones)
         title = doc.title
         title_fixes = []
         if title:
             title, title_fixes = repair_text(title, unify_tones=self.unify_tones)
         if text == doc.text and title == doc.title:
-            return doc
+            return replace(doc, encoding_decided=True)
         recorded = tuple((f.step, f.detail) for f in fixes) + tuple((f.step, "title: " + f.detail) for f in title_fixes)
-        return replace(doc, text=text, title=title, fixes=doc.fixes + recorded)
+        return replace(doc, text=text, title=title, fixes=doc.fixes + recorded, encoding_decided=True)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 gives what running it once gives, and the noise step accounts for every change it makes."""
 from dataclasses import replace
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from corpus.normalise import (
@@ -61,7 +61,9 @@ def make_step_tests(step):
     def never_raises_and_idempotent(text, title_in_text):
         doc = doc_of(_prepare(text) if isinstance(step, StripNoise) else text, title_in_text)
         once = step(doc)
-        twice = step(once)
+        # The encoding is judged once per document (Doc.encoding_decided): its step must be
+        # idempotent on its own output text too, judged afresh.
+        twice = step(doc_of(once.text) if isinstance(step, RepairEncoding) else once)
         assert visible(twice) == visible(once)
 
     never_raises_and_idempotent.__name__ = f"test_{step.name.replace('-', '_')}_never_raises_and_is_idempotent"
@@ -75,6 +77,7 @@ for _step in STEPS:
 
 @FAST
 @given(any_text, st.booleans())
+@example('Lä"Ảnh:ALâ', False)  # legacy-looking words left alone once the Unicode credit on their line is cut
 def test_whole_chain_never_raises_and_is_idempotent(text, title_in_text):
     once = normalise(doc_of(text, title_in_text))
     twice = normalise(once)
