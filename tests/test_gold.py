@@ -71,6 +71,7 @@ def test_realdata_flattened_onto_one_line_keeps_the_body(shared_dir, tmp_path):
     result = score_gold(gold, clean_inputs([flat]))
     report("realdata, flattened", result)
     assert result["keep_recall"] >= 0.995, [m for m in result["misses"] if m[0] == "lost"]
+    assert result["noise_removal"] >= 0.85
 
 
 def test_sample_corpus_gold():
