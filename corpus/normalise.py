@@ -904,6 +904,10 @@ class _Pass:
             if f.title and _same_text(view, f.title, self.memo):
                 self.cut_line(i, "layout/repeated-title", "repeated-title")
                 continue
+            # The headline glued before the first sentence of a flattened page: the whole
+            # headline (five words or more), then a capital or a bracketed dateline.
+            if f.title and _title_prefix(view, f.title):
+                self.cut(i, 0, len(f.title) + 1, "layout/repeated-title", "repeated-title")
             # Lead spans (metadata lines, datelines) glued to the first body line.
             for _ in range(4):
                 hit = self.lead_span(i)
@@ -1112,6 +1116,15 @@ def _caption_start(view: str, credit_start: int, not_caption: re.Pattern | None 
     if 2 <= words <= 60 and not (not_caption and not_caption.match(view, start)):
         return start
     return None
+
+
+def _title_prefix(view: str, title: str) -> bool:
+    """Whether ``view`` starts with the whole of ``title`` (five words or more) and a space,
+    then a capital or "(": the headline glued to the sapo, not a sapo that opens with the
+    headline's words ("Giá xăng giảm 300 đồng...")."""
+    n = len(title)
+    return (view.startswith(title) and view[n: n + 1] == " " and len(title.split()) >= 5
+            and (view[n + 1: n + 2].isupper() or view[n + 1: n + 2] == "("))
 
 
 def _ends_sentence(line: str) -> bool:

@@ -124,3 +124,4 @@ def test_sample_pages_flattened_onto_one_line_keep_the_body(tmp_path):
     report("sample, flattened", result)
     assert len(cleaned) == len(flattened)
     assert result["keep_recall"] == 1.0, [m for m in result["misses"] if m[0] == "lost"]
+    assert result["noise_removal"] >= 0.90, [m for m in result["misses"] if m[0] != "lost"]
