@@ -43,6 +43,25 @@ def test_seed_pages_are_cleaned_exactly_as_gold(shared_dir):
         assert rec["dateline"] == g["expect"]["dateline"]
 
 
+def test_seed_pages_flattened_onto_one_line(shared_dir, tmp_path):
+    """The seed pages with everything after the headline glued onto one line: every body
+    quote survives and the fields are those of gold."""
+    seeds = shared_dir / "seeds"
+    gold = read_jsonl(seeds / "gold.jsonl")
+    for g in gold:
+        lines = (seeds / g["file"]).read_text(encoding="utf-8").split("\n")
+        head = next(k for k, line in enumerate(lines) if line.strip() == g["expect"]["title"])
+        (tmp_path / g["file"]).write_text("\n".join(lines[: head + 1]) + "\n" + " ".join(lines[head + 1:]),
+                                          encoding="utf-8")
+    cleaned = clean_inputs([tmp_path / g["file"] for g in gold])
+    result = score_gold(gold, cleaned)
+    report("seeds, flattened", result)
+    assert result["keep_recall"] == 1.0, [m for m in result["misses"] if m[0] == "lost"]
+    assert result["noise_removal"] >= 0.9, [m for m in result["misses"] if m[0] != "lost"]
+    for g in gold:
+        assert {k: cleaned[g["id"]][k] for k in g["expect"]} == g["expect"]
+
+
 def test_realdata_keep_recall_and_noise_removal(shared_dir):
     real = shared_dir / "realdata"
     if not (real / "gold.jsonl").is_file():
