@@ -77,19 +77,21 @@ L = f"[{UPPER_CHARS}{LOWER_CHARS}]"
 # A capitalised name token: Title-case, ALL-CAPS or an initial, ending before a lowercase
 # letter so a credit glued to the next sentence ("Ảnh: Gia MinhTheo các") stops at "Minh".
 # A token followed by a lowercase word or a number starts the next sentence ("Ảnh: AFC Vị
-# thế..."), and common sentence openers never continue a name.
-_NOT_NAME = "(?!(?:Theo|Tại|Trong|Sau|Khi|Ngày|Sáng|Chiều|Tối|Đêm|Trưa|Đây|Đó|Các|Những|Một|Ông|Bà|Hiện|Vào|Với|Từ|Cũng|Nhưng|Tuy|Do|Vì|Năm|Tháng|Lúc|Hôm|Nếu|Để|Còn|Cùng)(?![\\w]))"
+# thế..."), and common sentence openers and kinship words (Chị, Cô, Bác...) never continue
+# a name.
+_NOT_NAME = "(?!(?:Theo|Tại|Trong|Sau|Khi|Ngày|Sáng|Chiều|Tối|Đêm|Trưa|Đây|Đó|Các|Những|Một|Ông|Bà|Hiện|Vào|Với|Từ|Cũng|Nhưng|Tuy|Do|Vì|Năm|Tháng|Lúc|Hôm|Nếu|Để|Còn|Cùng|Chị|Cô|Chú|Bác|Cụ|Cháu|Em)(?![\\w]))"
 _END = "(?! (?:" + LO + "|\\d))"
 _TITLE = f"(?:{UP}{LO}+(?!{LO}){_END})"
 _CAPS = f"(?:{UP}+(?!{LO}){_END})"
-_INIT = f"(?:{UP}\\.(?:{UP}\\.?)*{_END})"
+_INIT = f"(?:{UP}\\.(?:{UP}(?:\\.|(?!{LO})))*{_END})"  # "D.H.Ông ...": the Ô of "Ông" is no initial
 _NAME_TOKEN = f"(?:{_TITLE}|{_CAPS}|{_INIT})"
 # One name keeps one case: Title-case words ("Gia Minh") or capitals ("NGỌC PHƯỢNG", "AFP"),
 # so "Ảnh: Gia Minh WHO - ..." stops before the acronym that opens the next sentence.
 # At most four tokens: Vietnamese names have two to four syllables, and a longer run of
 # capitals after "Video: Đức Huy" is the next sentence ("Đường Lương Định Của (quận 2)...").
-_WORDS = (f"(?:(?:{_TITLE}|{_INIT})(?:(?: |\\.){_NOT_NAME}(?:{_TITLE}|{_INIT})){{0,3}}"
-          f"|(?:{_CAPS}|{_INIT})(?:(?: |\\.){_NOT_NAME}(?:{_CAPS}|{_INIT})){{0,3}})")
+# An initial runs straight into the name ("Đ.Tuỳ").
+_WORDS = (f"(?:(?:{_TITLE}|{_INIT})(?:(?: |\\.|(?<=\\.)){_NOT_NAME}(?:{_TITLE}|{_INIT})){{0,3}}"
+          f"|(?:{_CAPS}|{_INIT})(?:(?: |\\.|(?<=\\.)){_NOT_NAME}(?:{_CAPS}|{_INIT})){{0,3}})")
 NAME = f"{_WORDS}(?: ?/ ?{_NOT_NAME}{_WORDS}| ?[-–] ?{_NOT_NAME}{_NAME_TOKEN}(?: {_NOT_NAME}{_NAME_TOKEN}){{1,4}}){{0,3}}"
 DASH = "[-–—]"
 # Characters after which a span rule with ``boundary = true`` may start.
