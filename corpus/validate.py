@@ -733,10 +733,10 @@ class CorpusValidator:
             line, rid, tagged, failures, raw = result
             summary.records += 1
             issues = [issue for name, issue in tagged if name == ""] if tagged else []
-            if rid is not None and (self._ids_in_file or self._ids_across):
-                seen = self._seen_ids.get(rid)
+            if rid is not None and track_ids:
+                seen = seen_ids.get(rid)
                 if seen is None:
-                    self._seen_ids[rid] = (file_index, line, "")
+                    seen_ids[rid] = (file_index, line, "")
                 else:
                     issues += self._duplicate_id(rid, seen, file_index)
             if tagged:
@@ -859,17 +859,16 @@ def _worker_pool(jobs: int):
 def _line_ranges(fh, size: int) -> Iterator[tuple[int, int, int]]:
     """(start, end, number of the first line) of runs of whole lines of about ``size`` bytes
     of a plain file (a run ends after a line break, the last one at the end of the file)."""
-    start = pos = breaks = 0
+    start = pos = 0
     first = 1
     while chunk := fh.read(size):
         pos += len(chunk)
         cut = chunk.rfind(b"\n")
         if cut < 0:  # inside a long line
             continue
-        breaks += chunk.count(b"\n")
         end = pos - len(chunk) + cut + 1
         yield start, end, first
-        start, first, breaks = end, first + breaks, 0
+        start, first = end, first + chunk.count(b"\n")  # every break of the chunk is at or before cut
     if pos > start:
         yield start, pos, first
 
