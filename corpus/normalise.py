@@ -745,16 +745,22 @@ class _Pass:
             # hit before it), then cut from the right so earlier offsets stay valid.
             plan = []
             prev_end = 0
+            prev_credit = False
             for s, e, rule in sorted(hits, key=lambda h: h[0]):
                 if s < prev_end:
                     continue
                 cs = _caption_start(view, s, rule.caption_not) if rule.caption_before else None
+                if cs is not None and cs < prev_end and prev_credit:
+                    # No sentence ends between two photo credits: the words between them are
+                    # the second photo's caption ("... Ảnh: X <caption> Ảnh: Y").
+                    cs = _caption_start(view[:s], s, rule.caption_not, prev_end)
                 if cs is not None and prev_end <= cs < s:
                     cap_rule = rule.id.replace("credit", "caption") if "credit" in rule.id else rule.id + "+caption"
                     plan.append((cs, s, cap_rule, "caption"))
                     caption_chars += s - cs
                 plan.append((s, e, rule.id, rule.kind))
                 prev_end = e
+                prev_credit = rule.caption_before
             plans.append((i, plan))
         # A page that is mostly captions is a photo story: there the captions are the body.
         keep_captions = caption_chars > 0.35 * len(self.text)
@@ -1102,15 +1108,17 @@ def _last_sentence_end(view: str, limit: int) -> int:
         window *= 4
 
 
-def _caption_start(view: str, credit_start: int, not_caption: re.Pattern | None = None) -> int | None:
+def _caption_start(view: str, credit_start: int, not_caption: re.Pattern | None = None,
+                   after: int | None = None) -> int | None:
     """Start of the caption sentence right before a photo credit, or None (also when the
-    sentence starts with ``not_caption``)."""
+    sentence starts with ``not_caption``). ``after``: the caption starts there instead (the
+    end of the previous credit)."""
     end = credit_start
     while end > 0 and view[end - 1] in " -–—|(":
         end -= 1
     if end == 0:
         return None
-    start = _last_sentence_end(view, end - 1)
+    start = _last_sentence_end(view, end - 1) if after is None else after
     while start < end and view[start] == " ":
         start += 1
     words = len(view[start:end].split())
