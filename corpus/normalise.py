@@ -750,10 +750,10 @@ class _Pass:
                 if s < prev_end:
                     continue
                 cs = _caption_start(view, s, rule.caption_not) if rule.caption_before else None
-                if cs is not None and cs < prev_end and prev_credit:
+                if rule.caption_before and prev_credit and (cs is None or cs < prev_end):
                     # No sentence ends between two photo credits: the words between them are
                     # the second photo's caption ("... Ảnh: X <caption> Ảnh: Y").
-                    cs = _caption_start(view[:s], s, rule.caption_not, prev_end)
+                    cs = _caption_start(view, s, rule.caption_not, prev_end)
                 if cs is not None and prev_end <= cs < s:
                     cap_rule = rule.id.replace("credit", "caption") if "credit" in rule.id else rule.id + "+caption"
                     plan.append((cs, s, cap_rule, "caption"))
