@@ -87,10 +87,12 @@ _INIT = f"(?:{UP}\\.(?:{UP}(?:\\.|(?!{LO})))*{_END})"  # "D.H.Ông ...": the Ô 
 _NAME_TOKEN = f"(?:{_TITLE}|{_CAPS}|{_INIT})"
 # One name keeps one case: Title-case words ("Gia Minh") or capitals ("NGỌC PHƯỢNG", "AFP"),
 # so "Ảnh: Gia Minh WHO - ..." stops before the acronym that opens the next sentence.
-# At most four tokens: Vietnamese names have two to four syllables, and a longer run of
-# capitals after "Video: Đức Huy" is the next sentence ("Đường Lương Định Của (quận 2)...").
-# An initial runs straight into the name ("Đ.Tuỳ").
-_WORDS = (f"(?:(?:{_TITLE}|{_INIT})(?:(?: |\\.|(?<=\\.)){_NOT_NAME}(?:{_TITLE}|{_INIT})){{0,3}}"
+# At most four tokens: Vietnamese names have two to four syllables. An initial runs
+# straight into the name ("Đ.Tuỳ"). Five or more capitalised words in a row are a name
+# and then a sentence that opens with a name or place ("Video: Đức Huy Đường Lương Định
+# Của (quận 2) ..."): the name is the first two (a credit's usual length).
+_RUN5 = f"(?=(?:{UP}{LO}* ){{4}}{UP})"
+_WORDS = (f"(?:{_RUN5}{_TITLE} {_NOT_NAME}{_TITLE}|(?:{_TITLE}|{_INIT})(?:(?: |\\.|(?<=\\.)){_NOT_NAME}(?:{_TITLE}|{_INIT})){{0,3}}"
           f"|(?:{_CAPS}|{_INIT})(?:(?: |\\.|(?<=\\.)){_NOT_NAME}(?:{_CAPS}|{_INIT})){{0,3}})")
 NAME = f"{_WORDS}(?: ?/ ?{_NOT_NAME}{_WORDS}| ?[-–] ?{_NOT_NAME}{_NAME_TOKEN}(?: {_NOT_NAME}{_NAME_TOKEN}){{1,4}}){{0,3}}"
 DASH = "[-–—]"

@@ -749,7 +749,9 @@ class _Pass:
             for s, e, rule in sorted(hits, key=lambda h: h[0]):
                 if s < prev_end:
                     continue
-                cs = _caption_start(view, s, rule.caption_not) if rule.caption_before else None
+                # A video's caption may follow its title with no stop: both go.
+                cs = (_caption_start(view, s, rule.caption_not, split=rule.kind != "video")
+                      if rule.caption_before else None)
                 if rule.caption_before and prev_credit and (cs is None or cs < prev_end):
                     # No sentence ends between two photo credits: the words between them are
                     # the second photo's caption ("... Ảnh: X <caption> Ảnh: Y").
@@ -1086,6 +1088,13 @@ def _at_boundary(view: str, s: int, e: int, rule):
     return s, e, rule
 
 
+# A sentence opener (never part of a name: "Do Thái", "Tuy Hòa" have a capital next, and
+# "Không quân" is left out) right after a lowercase word ("Ban Chỉ đạo" is a name), with a
+# lowercase word after it.
+_HIDDEN_START = re.compile(r"(?<!\S)" + noise.LO + r"+ (?P<opener>"
+                           r"(?:Bên|Không(?! quân)|Các|Một|Sau|Trước|Tại|Khi|Trong|Với|Để|Nếu|Đây|Đó|Hiện|Vào|"
+                           r"Nhưng|Tuy nhiên|Còn|Hãy|Nên|Đừng|Chỉ))(?= " + noise.LO + r")")
+
 _SENT_CHARS = frozenset(".!?…\"”’")  # every character a _SENT_END match is made of
 
 
@@ -1109,16 +1118,23 @@ def _last_sentence_end(view: str, limit: int) -> int:
 
 
 def _caption_start(view: str, credit_start: int, not_caption: re.Pattern | None = None,
-                   after: int | None = None) -> int | None:
+                   after: int | None = None, split: bool = False) -> int | None:
     """Start of the caption sentence right before a photo credit, or None (also when the
     sentence starts with ``not_caption``). ``after``: the caption starts there instead (the
-    end of the previous credit)."""
+    end of the previous credit). ``split``: a sentence opener after a lowercase word inside
+    that sentence starts the caption (a subheading before it lost its line break)."""
     end = credit_start
     while end > 0 and view[end - 1] in " -–—|(":
         end -= 1
     if end == 0:
         return None
     start = _last_sentence_end(view, end - 1) if after is None else after
+    if split and after is None:
+        # A subheading glued before the caption ends with no stop: the caption starts at
+        # the sentence opener after its last word ("... truyền miệng cao Bên trong một
+        # Apple Store. Ảnh: X").
+        for m in _HIDDEN_START.finditer(view, start, end):
+            start = m.start("opener")
     while start < end and view[start] == " ":
         start += 1
     words = len(view[start:end].split())
