@@ -92,7 +92,7 @@ _NAME_TOKEN = f"(?:{_TITLE}|{_CAPS}|{_INIT})"
 # and then a sentence that opens with a name or place ("Video: Đức Huy Đường Lương Định
 # Của (quận 2) ..."): the name is the first two (a credit's usual length).
 _RUN5 = f"(?=(?:{UP}{LO}* ){{4}}{UP})"
-_WORDS = (f"(?:{_RUN5}{_TITLE} {_NOT_NAME}{_TITLE}|(?:{_TITLE}|{_INIT})(?:(?: |\\.|(?<=\\.)){_NOT_NAME}(?:{_TITLE}|{_INIT})){{0,3}}"
+_WORDS = (f"(?:{_RUN5}{_TITLE} {_NOT_NAME}{_TITLE}|(?:{_TITLE}|{_INIT})(?:(?: |(?<=\\.)){_NOT_NAME}(?:{_TITLE}|{_INIT})){{0,3}}"
           f"|(?:{_CAPS}|{_INIT})(?:(?: |\\.|(?<=\\.)){_NOT_NAME}(?:{_CAPS}|{_INIT})){{0,3}})")
 NAME = f"{_WORDS}(?: ?/ ?{_NOT_NAME}{_WORDS}| ?[-–] ?{_NOT_NAME}{_NAME_TOKEN}(?: {_NOT_NAME}{_NAME_TOKEN}){{1,4}}){{0,3}}"
 DASH = "[-–—]"
@@ -102,7 +102,8 @@ BOUNDARY_CHARS = frozenset(" \t\n.!?;:\"”’)]|–—-")
 # Words that open a sentence carrying the story on ("Qua đó, ...", "Tuy nhiên ..."): body
 # text, never a photo caption.
 CONNECTIVE = ("(?:Qua đó|Theo đó|Tuy nhiên|Do đó|Vì vậy|Vì thế|Ngoài ra|Bên cạnh đó|Trong khi đó|Trước đó|"
-              "Sau đó|Đồng thời|Cũng theo|Theo|Tuy vậy|Mặt khác|Trong đó|Hiện nay|Như vậy|Từ đó)(?![\\w])")
+              "Sau đó|Đồng thời|Cũng theo|Theo|Tuy vậy|Mặt khác|Trong đó|Hiện nay|Như vậy|Từ đó|Thời điểm này|"
+              "Thời điểm đó|Lúc này|Lúc đó|Khi đó|Ngay sau đó|Cùng lúc đó)(?![\\w])")
 MACROS = {"UP": UP, "LO": LO, "L": L, "NAME": NAME, "DASH": DASH, "CONNECTIVE": CONNECTIVE}
 
 

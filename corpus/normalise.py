@@ -915,7 +915,8 @@ class _Pass:
             # The headline glued before the first sentence of a flattened page: the whole
             # headline (five words or more), then a capital or a bracketed dateline.
             if f.title and _title_prefix(view, f.title):
-                self.cut(i, 0, len(f.title) + 1, "layout/repeated-title", "repeated-title")
+                n = len(f.title)
+                self.cut(i, 0, n + (view[n] == " "), "layout/repeated-title", "repeated-title")
             # Lead spans (metadata lines, datelines) glued to the first body line.
             for _ in range(4):
                 hit = self.lead_span(i)
@@ -1089,9 +1090,9 @@ def _at_boundary(view: str, s: int, e: int, rule):
 
 
 # A sentence opener (never part of a name: "Do Thái", "Tuy Hòa" have a capital next, and
-# "Không quân" is left out) right after a lowercase word ("Ban Chỉ đạo" is a name), with a
-# lowercase word after it.
-_HIDDEN_START = re.compile(r"(?<!\S)" + noise.LO + r"+ (?P<opener>"
+# "Không quân" is left out) right after a lowercase word ("Ban Chỉ đạo" is a name), or
+# glued to it where a crawl dropped the line break, with a lowercase word after it.
+_HIDDEN_START = re.compile(r"(?<!\S)" + noise.LO + r"+ ?(?P<opener>"
                            r"(?:Bên|Không(?! quân)|Các|Một|Sau|Trước|Tại|Khi|Trong|Với|Để|Nếu|Đây|Đó|Hiện|Vào|"
                            r"Nhưng|Tuy nhiên|Còn|Hãy|Nên|Đừng|Chỉ))(?= " + noise.LO + r")")
 
@@ -1146,10 +1147,13 @@ def _caption_start(view: str, credit_start: int, not_caption: re.Pattern | None 
 def _title_prefix(view: str, title: str) -> bool:
     """Whether ``view`` starts with the whole of ``title`` (five words or more) and a space,
     then a capital or "(": the headline glued to the sapo, not a sapo that opens with the
-    headline's words ("Giá xăng giảm 300 đồng...")."""
+    headline's words ("Giá xăng giảm 300 đồng..."). A crawl that dropped the line breaks
+    glues the next capital straight to it ("... nổi giậnDân trí Trận hòa ...")."""
     n = len(title)
-    return (view.startswith(title) and view[n: n + 1] == " " and len(title.split()) >= 5
-            and (view[n + 1: n + 2].isupper() or view[n + 1: n + 2] == "("))
+    if not view.startswith(title) or len(title.split()) < 5:
+        return False
+    after = view[n: n + 2]
+    return after[:1] == " " and (after[1:].isupper() or after[1:] == "(") or after[:1].isupper()
 
 
 def _ends_sentence(line: str) -> bool:
