@@ -88,11 +88,20 @@ _NAME_TOKEN = f"(?:{_TITLE}|{_CAPS}|{_INIT})"
 # One name keeps one case: Title-case words ("Gia Minh") or capitals ("NGỌC PHƯỢNG", "AFP"),
 # so "Ảnh: Gia Minh WHO - ..." stops before the acronym that opens the next sentence.
 # At most four tokens: Vietnamese names have two to four syllables. An initial runs
-# straight into the name ("Đ.Tuỳ"). Five or more capitalised words in a row are a name
-# and then a sentence that opens with a name or place ("Video: Đức Huy Đường Lương Định
-# Của (quận 2) ..."): the name is the first two (a credit's usual length).
-_RUN5 = f"(?=(?:{UP}{LO}* ){{4}}{UP})"
-_WORDS = (f"(?:{_RUN5}{_TITLE} {_NOT_NAME}{_TITLE}|(?:{_TITLE}|{_INIT})(?:(?: |(?<=\\.)){_NOT_NAME}(?:{_TITLE}|{_INIT})){{0,3}}"
+# straight into the name ("Đ.Tuỳ"). Five or more capitalised words in a row, or four and
+# then a lowercase word, are a name and then a sentence that opens with a name or place
+# ("Video: Đức Huy Đường Lương Định Của (quận 2) ...", "Ảnh: Ngọc Thành Việt Nam hiện
+# ..."): the name is two words, the usual credit (a pen name, or a family and a given
+# name: "Ảnh: Nguyễn Đông Tết Giáp Thìn 2024 ..."). Of four then a lowercase word, a name
+# that opens with a family name keeps three ("Ảnh: Nguyễn Minh Đức Quán có ..."). Words
+# that never continue a name end the run ("Ảnh: Đỗ Thành Đạt Các phụ kiện ...").
+_SURNAME = ("(?:Nguyễn|Trần|Lê|Phạm|Hoàng|Huỳnh|Phan|Vũ|Võ|Đặng|Bùi|Đỗ|Hồ|Ngô|Dương|Lý|Đinh|Trịnh|Đoàn|"
+            "Trương|Đào|Lương|Tạ|Lưu|Quách|Vương|Phùng|Triệu|Nghiêm)(?!\\w)")
+_RUN5 = f"(?={UP}{LO}*(?: {_NOT_NAME}{UP}{LO}*){{4}})"
+_RUN4 = f"(?={UP}{LO}*(?: {_NOT_NAME}{UP}{LO}*){{3}} {LO})"
+_WORDS = (f"(?:{_RUN5}{_TITLE} {_NOT_NAME}{_TITLE}"
+          f"|(?!{_SURNAME}){_RUN4}{_TITLE} {_NOT_NAME}{_TITLE}"
+          f"|(?:{_TITLE}|{_INIT})(?:(?: |(?<=\\.)){_NOT_NAME}(?:{_TITLE}|{_INIT})){{0,3}}"
           f"|(?:{_CAPS}|{_INIT})(?:(?: |\\.|(?<=\\.)){_NOT_NAME}(?:{_CAPS}|{_INIT})){{0,3}})")
 NAME = f"{_WORDS}(?: ?/ ?{_NOT_NAME}{_WORDS}| ?[-–] ?{_NOT_NAME}{_NAME_TOKEN}(?: {_NOT_NAME}{_NAME_TOKEN}){{1,4}}){{0,3}}"
 DASH = "[-–—]"
@@ -128,6 +137,7 @@ class Rule:
     min_position: float = 0.0  # block / tail-cut: earliest relative position in the text
     min_run: int = 2  # run rules: the fewest lines in a row that count as a run
     max_run: int = 8  # run rules: the most (a longer run is a list or a poem)
+    at_end: bool = False  # run rules: the run must reach the last line of the article
     profile: str = "generic"
     # Literal strings one of which every match starts with (derived from the pattern), so a
     # rule whose prefixes are absent from an article is skipped with a fast substring test.
@@ -203,6 +213,7 @@ def load_profile(path: Path, outlets: tuple[str, ...] = ()) -> Profile:
                 min_position=float(r.get("min_position", 0.5 if r["scope"] in ("block", "tail-cut") else 0.0)),
                 min_run=min_run,
                 max_run=max_run,
+                at_end=bool(r.get("at_end", False)),
                 profile=pid,
             )
         )

@@ -707,7 +707,7 @@ class _Pass:
                 while j < len(order) and hit[j]:
                     j += 1
                 if (rule.min_run <= j - k <= rule.max_run and k > 0 and _ends_sentence(views[order[k - 1]])
-                        and (j == len(order) or not views[order[j]].lstrip()[:1].islower())):
+                        and (j == len(order) or not rule.at_end and not views[order[j]].lstrip()[:1].islower())):
                     for i in order[k:j]:
                         self.cut_line(i, rule.id, rule.kind)
                 k = j
