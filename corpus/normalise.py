@@ -1091,10 +1091,12 @@ def _at_boundary(view: str, s: int, e: int, rule):
 
 # A sentence opener (never part of a name: "Do Thái", "Tuy Hòa" have a capital next, and
 # "Không quân" is left out) right after a lowercase word ("Ban Chỉ đạo" is a name), or
-# glued to it where a crawl dropped the line break, with a lowercase word after it.
+# glued to it where a crawl dropped the line break, with a lowercase word after it; or a
+# connective ("... tín hiệu tích cực Theo Cục ...": the words from it are body, so no
+# caption is taken there).
 _HIDDEN_START = re.compile(r"(?<!\S)" + noise.LO + r"+ ?(?P<opener>"
                            r"(?:Bên|Không(?! quân)|Các|Một|Sau|Trước|Tại|Khi|Trong|Với|Để|Nếu|Đây|Đó|Hiện|Vào|"
-                           r"Nhưng|Tuy nhiên|Còn|Hãy|Nên|Đừng|Chỉ))(?= " + noise.LO + r")")
+                           r"Nhưng|Tuy nhiên|Còn|Hãy|Nên|Đừng|Chỉ)(?= " + noise.LO + r")|" + noise.CONNECTIVE + r"(?=[ ,]))")
 
 _SENT_CHARS = frozenset(".!?…\"”’")  # every character a _SENT_END match is made of
 
