@@ -1093,10 +1093,11 @@ def _at_boundary(view: str, s: int, e: int, rule):
 # "Không quân" is left out) right after a lowercase word ("Ban Chỉ đạo" is a name), or
 # glued to it where a crawl dropped the line break, with a lowercase word after it; or a
 # connective ("... tín hiệu tích cực Theo Cục ...": the words from it are body, so no
-# caption is taken there).
+# caption is taken).
 _HIDDEN_START = re.compile(r"(?<!\S)" + noise.LO + r"+ ?(?P<opener>"
                            r"(?:Bên|Không(?! quân)|Các|Một|Sau|Trước|Tại|Khi|Trong|Với|Để|Nếu|Đây|Đó|Hiện|Vào|"
-                           r"Nhưng|Tuy nhiên|Còn|Hãy|Nên|Đừng|Chỉ)(?= " + noise.LO + r")|" + noise.CONNECTIVE + r"(?=[ ,]))")
+                           r"Nhưng|Tuy nhiên|Còn|Hãy|Nên|Đừng|Chỉ)(?= " + noise.LO + r")|(?P<connective>" + noise.CONNECTIVE
+                           + r")(?=[ ,]))")
 
 _SENT_CHARS = frozenset(".!?…\"”’")  # every character a _SENT_END match is made of
 
@@ -1136,8 +1137,13 @@ def _caption_start(view: str, credit_start: int, not_caption: re.Pattern | None 
         # A subheading glued before the caption ends with no stop: the caption starts at
         # the sentence opener after its last word ("... truyền miệng cao Bên trong một
         # Apple Store. Ảnh: X").
-        for m in _HIDDEN_START.finditer(view, start, end):
-            start = m.start("opener")
+        last = None
+        for last in _HIDDEN_START.finditer(view, start, end):
+            pass
+        if last is not None:
+            if last.group("connective"):
+                return None  # the words from it carry the story on: body
+            start = last.start("opener")
     while start < end and view[start] == " ":
         start += 1
     words = len(view[start:end].split())
