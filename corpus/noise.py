@@ -129,6 +129,7 @@ class Rule:
     field: str | None = None
     caption_before: bool = False  # also remove the caption sentence right before a credit
     caption_not: re.Pattern | None = None  # ... unless that sentence starts with this (a connective: body)
+    caption_required: bool = False  # the match is noise only with its caption (a date ending one)
     boundary: bool = False  # span rules: a sentence/segment boundary must precede the match
     absorb_dash: bool = False  # span rules: also remove a " - " right before the match
     headline_before: bool = False  # line rules: also the headline-like line just before
@@ -205,6 +206,7 @@ def load_profile(path: Path, outlets: tuple[str, ...] = ()) -> Profile:
                 field=r.get("field"),
                 caption_before=bool(r.get("caption_before", False)),
                 caption_not=_compile_option(r, "caption_not", all_outlets, where),
+                caption_required=bool(r.get("caption_required", False)),
                 boundary=bool(r.get("boundary", False)),
                 absorb_dash=bool(r.get("absorb_dash", False)),
                 headline_before=bool(r.get("headline_before", False)),

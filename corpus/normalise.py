@@ -756,6 +756,8 @@ class _Pass:
                     # No sentence ends between two photo credits: the words between them are
                     # the second photo's caption ("... Ảnh: X <caption> Ảnh: Y").
                     cs = _caption_start(view, s, rule.caption_not, prev_end)
+                if rule.caption_required and not (cs is not None and prev_end <= cs < s):
+                    continue  # no caption before it: the match is part of a body sentence
                 if cs is not None and prev_end <= cs < s:
                     cap_rule = rule.id.replace("credit", "caption") if "credit" in rule.id else rule.id + "+caption"
                     plan.append((cs, s, cap_rule, "caption"))
