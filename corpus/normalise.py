@@ -1067,12 +1067,13 @@ def _lead_starts(view: str, positions: list[int], lead_class: re.Pattern, limit:
     return sorted(out)
 
 
-# A sentence ends after a lowercase letter, digit, ")" or quote, or after a capital that does
+# A sentence ends after a lowercase letter, digit, ")" or quote (the next one may open with a
+# number after a space: "... chưa có bình luận. 4 bức ảnh ..."), or after a capital that does
 # not close a run of initials and has a space after its stop, or a capitalised word right
 # after it ("Đông Nam Á. Nhà ...", "Đông Nam Á.Nhà ...", "WHO. Ông ..." but not "B.A. Ông",
 # "TP.HCM" nor "TP.Hồ Chí Minh").
 _SENT_END = re.compile(r"(?:(?<=[a-zđàáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵ0-9%)])|(?<=[\"”’]))"
-                       r"[.!?…]+[\"”’]?(?= ?" + noise.UP + r")"
+                       r"[.!?…]+[\"”’]?(?= ?" + noise.UP + r"| \d)"
                        r"|(?<=(?<![.\w])" + noise.UP + r")[.!?…]+[\"”’]?(?= ?" + noise.UP + noise.LO + r"| " + noise.UP + r")"
                        r"|(?<=\w" + noise.UP + r")[.!?…]+[\"”’]?(?= " + noise.UP + r")")
 
